@@ -1,0 +1,1 @@
+//! host executor (being written).

