@@ -6,18 +6,56 @@
 //! - `parse(src)` / `parse_condition(src)` / `parse_template(src)` → AST or `ExprError`
 //!   with byte offsets relative to `src`.
 //! - `Expr::eval`, `Template::render`, `Template::eval` against a `Scope`.
-//! - `references()` lists the static context paths an expression reads, for validation.
+//! - `references()` lists the static context paths an expression reads, for validation;
+//!   `uses_status_function()` tells whether an `if:` needs the implicit `success() &&`.
+//! - `truthy` and `to_display_string` define how values act as conditions and as text.
+//!
+//! Hostile input is bounded by [`MAX_EXPR_LEN`], [`MAX_TEMPLATE_LEN`], [`MAX_DEPTH`] and
+//! [`MAX_STRING_LEN`]. The user reference is docs/expressions.md.
 #![forbid(unsafe_code)]
 
+mod ast;
+mod eval;
+mod functions;
+mod lexer;
+mod parser;
+mod template;
+mod value;
+
+pub use ast::Expr;
+pub use parser::{parse, parse_condition};
 pub use serde_json::Value;
+pub use template::{Template, parse_template};
+pub use value::{to_display_string, truthy};
+
+/// The longest expression (the text of one bare expression or one `${{ … }}`), in bytes.
+pub const MAX_EXPR_LEN: usize = 64 * 1024;
+/// The longest template text, in bytes (a `run:` script is a template).
+pub const MAX_TEMPLATE_LEN: usize = 1024 * 1024;
+/// The deepest nesting of parentheses, brackets, calls and operators an expression may have.
+pub const MAX_DEPTH: usize = 64;
+/// The longest string `format`, `join`, `to_json` or a template rendering may produce, in bytes.
+pub const MAX_STRING_LEN: usize = 1024 * 1024;
 
 /// The context names an expression may read.
-pub const CONTEXTS: &[&str] = &["git", "env", "matrix", "needs", "steps", "inputs", "secrets", "run", "job"];
+pub const CONTEXTS: &[&str] = &[
+    "git", "env", "matrix", "needs", "steps", "inputs", "secrets", "run", "job",
+];
 
 /// The functions an expression may call.
 pub const FUNCTIONS: &[&str] = &[
-    "contains", "starts_with", "ends_with", "format", "join", "to_json", "from_json", "hash_files",
-    "success", "failure", "always", "cancelled",
+    "contains",
+    "starts_with",
+    "ends_with",
+    "format",
+    "join",
+    "to_json",
+    "from_json",
+    "hash_files",
+    "success",
+    "failure",
+    "always",
+    "cancelled",
 ];
 
 /// A parse or static-check error, with a byte range into the parsed text.
