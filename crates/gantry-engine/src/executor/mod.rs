@@ -5,6 +5,7 @@
 
 pub mod docker;
 pub mod host;
+mod process;
 pub mod sandbox;
 
 use futures_util::future::BoxFuture;
@@ -81,9 +82,13 @@ impl StepExit {
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
     /// The job's image is not on the Docker Engine (and cannot be pulled here).
-    #[error("docker image '{0}' is not available on this Docker Engine; build or load it first (`docker build -t {0} .` or `docker load`)")]
+    #[error(
+        "docker image '{0}' is not available on this Docker Engine; build or load it first (`docker build -t {0} .` or `docker load`)"
+    )]
     ImageMissing(String),
-    #[error("the sandbox executor cannot start: {0}; install bubblewrap (`apt-get install bubblewrap`) or use `executor: host` — Gantry never runs a sandbox job unsandboxed")]
+    #[error(
+        "the sandbox executor cannot start: {0}; install bubblewrap (`apt-get install bubblewrap`) or use `executor: host` — Gantry never runs a sandbox job unsandboxed"
+    )]
     SandboxUnavailable(String),
     #[error("the docker executor cannot reach the Docker Engine: {0}")]
     DockerUnavailable(String),
