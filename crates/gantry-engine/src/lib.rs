@@ -1,6 +1,31 @@
 //! Runs a Gantry plan: the DAG scheduler, the executors (host, sandbox, docker), log
 //! streams with masking, artifacts and caches. Knows nothing about HTTP or SQL.
+//!
+//! Entry point: [`run_plan`] with a [`Plan`](gantry_pipeline::Plan), [`RunOptions`], the
+//! [`Executors`] to use, a channel of [`RunEvent`]s for live display, and a
+//! [`RunControl`] to cancel; it returns a [`RunReport`].
 #![forbid(unsafe_code)]
 
+pub mod artifacts;
+pub mod cache;
+pub mod context;
+pub mod event;
 pub mod executor;
+pub mod executors;
+pub mod fsutil;
+pub mod hash_files;
+mod job;
 pub mod log;
+pub mod outputs;
+pub mod report;
+mod run;
+mod scheduler;
+pub mod shell;
+pub mod workdir;
+
+pub use context::GitFacts;
+pub use event::RunEvent;
+pub use executors::Executors;
+pub use report::{JobReport, JobResult, RunReport, RunStatus, StepReport, StepResult};
+pub use run::{RunControl, RunError, RunOptions, run_plan};
+pub use scheduler::select;

@@ -46,12 +46,20 @@ pub struct LogSink {
 
 impl LogSink {
     pub fn new(job: impl Into<Arc<str>>, masker: Arc<Masker>, tx: mpsc::Sender<LogLine>) -> Self {
-        LogSink { job: job.into(), step: None, masker, tx }
+        LogSink {
+            job: job.into(),
+            step: None,
+            masker,
+            tx,
+        }
     }
 
     /// The same sink, tagging lines with step `index`.
     pub fn for_step(&self, index: usize) -> Self {
-        LogSink { step: Some(index), ..self.clone() }
+        LogSink {
+            step: Some(index),
+            ..self.clone()
+        }
     }
 
     pub fn job(&self) -> &str {
@@ -89,7 +97,8 @@ impl LogSink {
         let mut start = 0;
         while let Some(pos) = pending[start..].iter().position(|&b| b == b'\n') {
             let end = start + pos;
-            self.line(stream, &String::from_utf8_lossy(&pending[start..end])).await;
+            self.line(stream, &String::from_utf8_lossy(&pending[start..end]))
+                .await;
             start = end + 1;
         }
         pending.drain(..start);
@@ -118,8 +127,10 @@ mod tests {
         let (tx, mut rx) = mpsc::channel(16);
         let sink = LogSink::new("job", Arc::new(Masker::new(["topsecret"])), tx).for_step(2);
         let mut pending = Vec::new();
-        sink.feed(Stream::Stdout, &mut pending, b"a topsecret\npar").await;
-        sink.feed(Stream::Stdout, &mut pending, b"tial\r\nend").await;
+        sink.feed(Stream::Stdout, &mut pending, b"a topsecret\npar")
+            .await;
+        sink.feed(Stream::Stdout, &mut pending, b"tial\r\nend")
+            .await;
         sink.flush(Stream::Stdout, &mut pending).await;
         drop(sink);
         let mut got = Vec::new();
