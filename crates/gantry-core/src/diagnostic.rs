@@ -45,8 +45,15 @@ impl Diagnostic {
         }
     }
 
-    pub fn warning(file: impl Into<String>, span: Option<Span>, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(file, span, message) }
+    pub fn warning(
+        file: impl Into<String>,
+        span: Option<Span>,
+        message: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(file, span, message)
+        }
     }
 
     pub fn with_label(mut self, label: impl Into<String>) -> Self {
@@ -86,7 +93,12 @@ impl Diagnostic {
 
     /// The one-line form: `ci.yml:14:7: error: unknown key 'need' (did you mean 'needs'?)`.
     pub fn one_line(&self) -> String {
-        let mut s = format!("{}: {}: {}", self.location(), self.severity_word(), self.message);
+        let mut s = format!(
+            "{}: {}: {}",
+            self.location(),
+            self.severity_word(),
+            self.message
+        );
         if let Some(help) = &self.help {
             let _ = write!(s, " ({help})");
         }
@@ -104,7 +116,14 @@ impl Diagnostic {
     /// by `self.file`; without it (or without a span) only the message lines are printed.
     pub fn render(&self, source: Option<&SourceFile>, color: bool) -> String {
         let (bold, red, yellow, blue, cyan, reset) = if color {
-            ("\x1b[1m", "\x1b[1;31m", "\x1b[1;33m", "\x1b[1;34m", "\x1b[1;36m", "\x1b[0m")
+            (
+                "\x1b[1m",
+                "\x1b[1;31m",
+                "\x1b[1;33m",
+                "\x1b[1;34m",
+                "\x1b[1;36m",
+                "\x1b[0m",
+            )
         } else {
             ("", "", "", "", "", "")
         };
@@ -134,7 +153,11 @@ impl Diagnostic {
                 let width = span_chars.clamp(1, rest_chars.max(1));
                 let _ = writeln!(out, "{blue}{pad} |{reset}");
                 let _ = writeln!(out, "{blue}{num} |{reset} {line}");
-                let _ = write!(out, "{blue}{pad} |{reset} {prefix}{sev_color}{}", "^".repeat(width));
+                let _ = write!(
+                    out,
+                    "{blue}{pad} |{reset} {prefix}{sev_color}{}",
+                    "^".repeat(width)
+                );
                 if let Some(label) = &self.label {
                     let _ = write!(out, " {label}");
                 }
@@ -158,9 +181,13 @@ mod tests {
     #[test]
     fn renders_source_line_caret_and_help() {
         let src = SourceFile::new("ci.yml", "jobs:\n  build:\n    need: [lint]\n");
-        let d = Diagnostic::error("ci.yml", Some(src.span_at(19, 4)), "unknown key 'need' in job 'build'")
-            .with_label("unknown key")
-            .with_help("did you mean 'needs'?");
+        let d = Diagnostic::error(
+            "ci.yml",
+            Some(src.span_at(19, 4)),
+            "unknown key 'need' in job 'build'",
+        )
+        .with_label("unknown key")
+        .with_help("did you mean 'needs'?");
         let text = d.render(Some(&src), false);
         assert_eq!(
             text,

@@ -13,7 +13,10 @@ pub struct DurationError {
 /// A bare number is refused: the unit is always required, so `timeout: 30` cannot mean
 /// seconds to one reader and minutes to another.
 pub fn parse_duration(input: &str) -> Result<Duration, DurationError> {
-    let err = |reason: &str| DurationError { input: input.to_string(), reason: reason.to_string() };
+    let err = |reason: &str| DurationError {
+        input: input.to_string(),
+        reason: reason.to_string(),
+    };
     let trimmed = input.trim();
     if trimmed.is_empty() {
         return Err(err("empty; write e.g. 30s, 20m or 1h30m"));
@@ -21,9 +24,9 @@ pub fn parse_duration(input: &str) -> Result<Duration, DurationError> {
     if trimmed.chars().all(|c| c.is_ascii_digit()) {
         return Err(err("a unit is required; write e.g. 30s, 20m or 1h30m"));
     }
-    let signed: jiff::SignedDuration = trimmed
-        .parse()
-        .map_err(|_| err("expected a number with a unit (ms, s, m, h, d), e.g. 30s, 20m or 1h30m"))?;
+    let signed: jiff::SignedDuration = trimmed.parse().map_err(|_| {
+        err("expected a number with a unit (ms, s, m, h, d), e.g. 30s, 20m or 1h30m")
+    })?;
     if signed.is_negative() {
         return Err(err("must not be negative"));
     }

@@ -9,7 +9,7 @@ pub mod span;
 pub mod suggest;
 
 pub use diagnostic::{Diagnostic, Severity};
-pub use duration::{parse_duration, DurationError};
+pub use duration::{DurationError, parse_duration};
 pub use secret::{Masker, Secret};
 pub use span::{SourceFile, Span};
 pub use suggest::did_you_mean;

@@ -47,7 +47,9 @@ pub struct Masker {
 
 impl fmt::Debug for Masker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Masker").field("patterns", &self.count).finish()
+        f.debug_struct("Masker")
+            .field("patterns", &self.count)
+            .finish()
     }
 }
 
@@ -161,7 +163,10 @@ mod tests {
         for prefix in ["", "a", "ab", "abc"] {
             let blob = STANDARD.encode(format!("{prefix}user:p4ssw0rd-long;"));
             let masked = m.mask(&blob);
-            assert!(masked.contains(MASK), "prefix {prefix:?}: {blob} -> {masked}");
+            assert!(
+                masked.contains(MASK),
+                "prefix {prefix:?}: {blob} -> {masked}"
+            );
         }
     }
 

@@ -14,13 +14,21 @@ pub struct Span {
 
 impl Span {
     pub fn new(offset: usize, len: usize, line: u32, col: u32) -> Self {
-        Span { offset, len, line, col }
+        Span {
+            offset,
+            len,
+            line,
+            col,
+        }
     }
 
     /// A span covering `self` through the end of `other` (both in the same file).
     pub fn to(self, other: Span) -> Span {
         let end = (other.offset + other.len).max(self.offset + self.len);
-        Span { len: end.saturating_sub(self.offset), ..self }
+        Span {
+            len: end.saturating_sub(self.offset),
+            ..self
+        }
     }
 
     /// A sub-span `start..start+len` bytes into this span, on the same line (used to
@@ -44,7 +52,10 @@ pub struct SourceFile {
 
 impl SourceFile {
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
-        SourceFile { name: name.into(), text: text.into() }
+        SourceFile {
+            name: name.into(),
+            text: text.into(),
+        }
     }
 
     /// The text of 1-based line `line`, without its line ending.
@@ -65,7 +76,12 @@ impl SourceFile {
         let line = before.matches('\n').count() as u32 + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         let col = before[line_start..].chars().count() as u32 + 1;
-        Span { offset, len, line, col }
+        Span {
+            offset,
+            len,
+            line,
+            col,
+        }
     }
 }
 
