@@ -134,35 +134,35 @@ impl Diagnostic {
             self.severity_word(),
             self.message
         );
-        if let (Some(span), Some(src)) = (self.span, source) {
-            if let Some(line) = src.line_text(span.line) {
-                let num = span.line.to_string();
-                let pad = " ".repeat(num.len());
-                // Tabs are kept as-is in the source line, so the caret line copies them
-                // to stay aligned in any terminal.
-                let prefix: String = line
-                    .chars()
-                    .take(span.col.saturating_sub(1) as usize)
-                    .map(|c| if c == '\t' { '\t' } else { ' ' })
-                    .collect();
-                let rest_chars = line.chars().count().saturating_sub(prefix.chars().count());
-                let span_chars = src
-                    .text
-                    .get(span.offset..(span.offset + span.len).min(src.text.len()))
-                    .map_or(1, |t| t.split('\n').next().unwrap_or("").chars().count());
-                let width = span_chars.clamp(1, rest_chars.max(1));
-                let _ = writeln!(out, "{blue}{pad} |{reset}");
-                let _ = writeln!(out, "{blue}{num} |{reset} {line}");
-                let _ = write!(
-                    out,
-                    "{blue}{pad} |{reset} {prefix}{sev_color}{}",
-                    "^".repeat(width)
-                );
-                if let Some(label) = &self.label {
-                    let _ = write!(out, " {label}");
-                }
-                let _ = writeln!(out, "{reset}");
+        if let (Some(span), Some(src)) = (self.span, source)
+            && let Some(line) = src.line_text(span.line)
+        {
+            let num = span.line.to_string();
+            let pad = " ".repeat(num.len());
+            // Tabs are kept as-is in the source line, so the caret line copies them
+            // to stay aligned in any terminal.
+            let prefix: String = line
+                .chars()
+                .take(span.col.saturating_sub(1) as usize)
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            let rest_chars = line.chars().count().saturating_sub(prefix.chars().count());
+            let span_chars = src
+                .text
+                .get(span.offset..(span.offset + span.len).min(src.text.len()))
+                .map_or(1, |t| t.split('\n').next().unwrap_or("").chars().count());
+            let width = span_chars.clamp(1, rest_chars.max(1));
+            let _ = writeln!(out, "{blue}{pad} |{reset}");
+            let _ = writeln!(out, "{blue}{num} |{reset} {line}");
+            let _ = write!(
+                out,
+                "{blue}{pad} |{reset} {prefix}{sev_color}{}",
+                "^".repeat(width)
+            );
+            if let Some(label) = &self.label {
+                let _ = write!(out, " {label}");
             }
+            let _ = writeln!(out, "{reset}");
         }
         if let Some(help) = &self.help {
             let _ = writeln!(out, "  {cyan}= help:{reset} {help}");
