@@ -93,10 +93,10 @@ impl ArtifactStore {
                         if entry.file_type().is_dir() {
                             continue;
                         }
-                        if let Ok(rel) = entry.path().strip_prefix(workspace) {
-                            if set.is_match(rel) {
-                                self.copy_one(workspace, entry.path(), &dest, &mut saved);
-                            }
+                        if let Ok(rel) = entry.path().strip_prefix(workspace)
+                            && set.is_match(rel)
+                        {
+                            self.copy_one(workspace, entry.path(), &dest, &mut saved);
                         }
                     }
                     if saved.files.len() == before {

@@ -23,27 +23,29 @@ pub fn parse_outputs(text: &str) -> (IndexMap<String, String>, Vec<String>) {
         if line.trim().is_empty() {
             continue;
         }
-        if let Some((key, delim)) = line.split_once("<<") {
-            if valid_key(key) && !delim.trim().is_empty() && !key.contains('=') {
-                let delim = delim.trim();
-                let mut value = Vec::new();
-                let mut closed = false;
-                for (_, l) in lines.by_ref() {
-                    if l == delim {
-                        closed = true;
-                        break;
-                    }
-                    value.push(l);
+        if let Some((key, delim)) = line.split_once("<<")
+            && valid_key(key)
+            && !delim.trim().is_empty()
+            && !key.contains('=')
+        {
+            let delim = delim.trim();
+            let mut value = Vec::new();
+            let mut closed = false;
+            for (_, l) in lines.by_ref() {
+                if l == delim {
+                    closed = true;
+                    break;
                 }
-                if !closed {
-                    errors.push(format!(
+                value.push(l);
+            }
+            if !closed {
+                errors.push(format!(
                         "line {}: output '{key}' opened with '<<{delim}' is never closed by a '{delim}' line",
                         n + 1
                     ));
-                }
-                out.insert(key.to_string(), value.join("\n"));
-                continue;
             }
+            out.insert(key.to_string(), value.join("\n"));
+            continue;
         }
         match line.split_once('=') {
             Some((key, value)) if valid_key(key) => {

@@ -144,10 +144,8 @@ fn decide(
         .as_deref()
         .and_then(|c| gantry_expr::parse_condition(c).ok())
         .is_some_and(|e| e.uses_status_function());
-    if !explicit {
-        if let Some(reason) = not_ok {
-            return Decision::Done(Box::new(skipped(shared, i, JobResult::Skipped, reason)));
-        }
+    if !explicit && let Some(reason) = not_ok {
+        return Decision::Done(Box::new(skipped(shared, i, JobResult::Skipped, reason)));
     }
     match condition_holds(job.condition.as_deref(), &scope) {
         Ok(true) => Decision::Run(needs),

@@ -36,12 +36,12 @@ pub fn to_display_string(v: &Value) -> String {
 /// A number as text; whole floats print like integers (`3`, not `3.0`) so that a number read
 /// from JSON as `3.0` renders the same as the literal `3`.
 pub(crate) fn number_to_string(n: &Number) -> String {
-    if n.is_f64() {
-        if let Some(f) = n.as_f64() {
-            // Below 2^53 every whole float is exactly an i64; beyond it keep JSON's form.
-            if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
-                return (f as i64).to_string();
-            }
+    if n.is_f64()
+        && let Some(f) = n.as_f64()
+    {
+        // Below 2^53 every whole float is exactly an i64; beyond it keep JSON's form.
+        if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
+            return (f as i64).to_string();
         }
     }
     n.to_string()

@@ -1,0 +1,15 @@
+//! The plain data the store takes and returns: no database types, serializable for the
+//! API. Secrets (token values, session ids, passwords) are `gantry_core::Secret`, whose
+//! `Debug` shows `***`.
+
+mod auth;
+mod event;
+mod job;
+mod run;
+
+pub use auth::{CreatedSession, CreatedToken, NewToken, NewUser, Session, TokenInfo, User};
+pub use event::{Event, EventFilter, NewDelivery, NewEvent, kinds};
+pub use job::{ClaimedJob, FinishedJob, Job, JobOutcome, LeaseStatus, Recovery, Step, StepRecord};
+pub use run::{
+    CancelledRun, ConcurrencyGroup, Enqueued, GitFacts, NewRun, Run, RunFilter, RunningJob,
+};

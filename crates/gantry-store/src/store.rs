@@ -1,0 +1,169 @@
+//! The `Store` trait: everything the server, the dispatcher and agents' endpoints may ask
+//! of persistence. Backend-agnostic and object-safe (`Box<dyn Store>`); every state change
+//! it makes appends its events in the same transaction.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+
+use gantry_core::Secret;
+use gantry_pipeline::Plan;
+
+use crate::error::StoreError;
+use crate::model::{
+    CancelledRun, ClaimedJob, CreatedSession, CreatedToken, Enqueued, Event, EventFilter,
+    FinishedJob, Job, JobOutcome, LeaseStatus, NewDelivery, NewEvent, NewRun, NewToken, NewUser,
+    Recovery, Run, RunFilter, Session, Step, TokenInfo, User,
+};
+use crate::types::{JobId, RunId, RunStatus, TokenId, UserId};
+
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// `"sqlite"` or `"postgres"`.
+    fn backend(&self) -> &'static str;
+
+    /// Checks that the database answers (for health checks).
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Closes the connections; later calls fail.
+    async fn close(&self);
+
+    // ---- the run queue -------------------------------------------------------------
+
+    /// Inserts a run (numbered per project + pipeline, from 1) and a job per planned job,
+    /// queues the jobs that need nothing, and applies the concurrency group: with
+    /// `cancel_in_progress`, older unfinished runs of the group are cancelled ("superseded
+    /// by run #N") and returned so their running jobs can be stopped; without it, the run
+    /// is held until they finish.
+    async fn enqueue_run(&self, run: NewRun) -> Result<Enqueued, StoreError>;
+
+    /// Atomically moves up to `limit` queued jobs (oldest first) to running for `owner`,
+    /// with a new fencing token and a lease of `lease`; marks their runs running. On
+    /// PostgreSQL jobs whose run another transaction is changing at that instant are
+    /// skipped, so a claim may return fewer jobs than are queued: claim again shortly.
+    /// Whether a claimed job runs or is skipped (`if:`, failed needs) is the caller's
+    /// decision; it reports a skip with `finish_job`.
+    async fn claim_jobs(
+        &self,
+        owner: &str,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<ClaimedJob>, StoreError>;
+
+    /// Renews a running job's lease to now + `lease`. `StaleFencingToken` when the token
+    /// is not the current one; the answer says whether the run is being cancelled.
+    async fn extend_lease(
+        &self,
+        job: JobId,
+        fencing_token: i64,
+        lease: Duration,
+    ) -> Result<LeaseStatus, StoreError>;
+
+    /// Records how a running job ended (`outcome.result` has the engine's `JobResult`
+    /// values; steps map from its `StepReport`s). `StaleFencingToken` when `fencing_token` is not
+    /// current (the job was re-claimed or already finished). Then queues waiting jobs whose
+    /// needs have all finished, and settles the run when nothing is left.
+    async fn finish_job(
+        &self,
+        job: JobId,
+        fencing_token: i64,
+        outcome: JobOutcome,
+    ) -> Result<FinishedJob, StoreError>;
+
+    /// Cancels a run's waiting and queued jobs and returns its running ones for the caller
+    /// to stop (the run settles as cancelled once they are reported). A finished run is
+    /// left unchanged.
+    async fn cancel_run(&self, run: RunId, actor: Option<&str>)
+    -> Result<CancelledRun, StoreError>;
+
+    /// A new run with the same plan, commit, inputs and concurrency group as a finished
+    /// run. With `failed_only`, jobs that succeeded (and need no job that runs again) keep
+    /// their result and outputs.
+    async fn rerun(
+        &self,
+        run: RunId,
+        failed_only: bool,
+        actor: Option<&str>,
+    ) -> Result<Enqueued, StoreError>;
+
+    /// After a crash: every job still running for `owner` is queued again (attempt + 1)
+    /// while `attempt <= max_retry`, else failed with "server restarted" (cancelled if
+    /// its run was being cancelled); runs left with nothing unfinished are settled.
+    async fn recover_after_restart(&self, owner: &str) -> Result<Recovery, StoreError>;
+
+    /// The same for running jobs whose lease ended before `now` ("lease expired").
+    async fn requeue_expired_leases(&self, now: Timestamp) -> Result<Recovery, StoreError>;
+
+    // ---- reads ---------------------------------------------------------------------
+
+    async fn get_run(&self, run: RunId) -> Result<Option<Run>, StoreError>;
+    async fn get_run_by_number(
+        &self,
+        project: &str,
+        pipeline: &str,
+        number: i64,
+    ) -> Result<Option<Run>, StoreError>;
+    /// The plan a run was enqueued with (`ClaimedJob::index` indexes its jobs).
+    async fn get_plan(&self, run: RunId) -> Result<Option<Plan>, StoreError>;
+    /// Runs newest first; see `RunFilter` for paging.
+    async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<Run>, StoreError>;
+    async fn get_job(&self, job: JobId) -> Result<Option<Job>, StoreError>;
+    /// A run's jobs in plan order.
+    async fn jobs_of_run(&self, run: RunId) -> Result<Vec<Job>, StoreError>;
+    async fn steps_of_job(&self, job: JobId) -> Result<Vec<Step>, StoreError>;
+    async fn events(&self, filter: &EventFilter) -> Result<Vec<Event>, StoreError>;
+    /// Jobs waiting to be claimed.
+    async fn queue_depth(&self) -> Result<u64, StoreError>;
+    /// Every run status with its count (zeros included).
+    async fn runs_by_status(&self) -> Result<Vec<(RunStatus, u64)>, StoreError>;
+
+    // ---- event log and webhooks ----------------------------------------------------
+
+    /// Appends an event from another part of Gantry (deploys, infra, incidents).
+    async fn append_event(&self, event: NewEvent) -> Result<(), StoreError>;
+
+    /// Records a webhook delivery; false when `(forge, delivery_id)` was seen before.
+    async fn record_delivery(&self, delivery: NewDelivery) -> Result<bool, StoreError>;
+
+    /// Forgets webhook deliveries received before `before`; returns how many.
+    async fn prune_deliveries(&self, before: Timestamp) -> Result<u64, StoreError>;
+
+    // ---- API tokens ----------------------------------------------------------------
+
+    /// Creates a token; its value is in the result and nowhere else.
+    async fn create_token(&self, token: NewToken) -> Result<CreatedToken, StoreError>;
+    /// The token's record when `token` is valid, not revoked and not expired.
+    async fn verify_token(&self, token: &str) -> Result<Option<TokenInfo>, StoreError>;
+    async fn list_tokens(&self) -> Result<Vec<TokenInfo>, StoreError>;
+    /// False when it was already revoked.
+    async fn revoke_token(&self, id: TokenId, actor: Option<&str>) -> Result<bool, StoreError>;
+
+    // ---- users and sessions --------------------------------------------------------
+
+    async fn create_user(&self, user: NewUser, actor: Option<&str>) -> Result<User, StoreError>;
+    /// The user when the password is right; None otherwise (unknown users take as long).
+    async fn verify_password(
+        &self,
+        username: &str,
+        password: &Secret,
+    ) -> Result<Option<User>, StoreError>;
+    /// Also ends the user's sessions.
+    async fn set_password(
+        &self,
+        username: &str,
+        password: &Secret,
+        actor: Option<&str>,
+    ) -> Result<(), StoreError>;
+    async fn list_users(&self) -> Result<Vec<User>, StoreError>;
+    async fn delete_user(&self, username: &str, actor: Option<&str>) -> Result<bool, StoreError>;
+    async fn create_session(
+        &self,
+        user: UserId,
+        ttl: Duration,
+    ) -> Result<CreatedSession, StoreError>;
+    /// The live (unexpired) session for a cookie value.
+    async fn get_session(&self, token: &str) -> Result<Option<Session>, StoreError>;
+    async fn delete_session(&self, token: &str) -> Result<bool, StoreError>;
+    async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64, StoreError>;
+}
