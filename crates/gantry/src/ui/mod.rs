@@ -1,0 +1,4 @@
+//! Terminal output of local runs: colours, the live log/progress display and the summary.
+pub mod live;
+pub mod style;
+pub mod summary;

@@ -1,0 +1,8 @@
+//! Integration tests of the `gantry` binary: they run the real binary on real git
+//! checkouts with the real executors (processes, bubblewrap, the Docker Engine).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod examples;
+mod run_behaviour;
+mod support;
+mod validate;
