@@ -18,7 +18,7 @@ use crate::executor::{JobSession, JobSpec, ServiceRun, StepCommand};
 use crate::log::LogSink;
 use crate::outputs::parse_outputs;
 use crate::report::{JobReport, JobResult, StepReport, StepResult};
-use crate::run::RunShared;
+use crate::run::{RunControl, RunShared};
 use crate::workdir::JobDirs;
 use crate::{context, shell};
 
@@ -27,6 +27,11 @@ pub(crate) struct JobStart {
     pub index: usize,
     /// The `needs` context: `{ job_id: { result, outputs } }`.
     pub needs: Map<String, Value>,
+    /// Cancels this job (the run's tokens in `gantry run`; the job's own in the server).
+    pub control: RunControl,
+    /// Where this job's log lines go instead of the run's stream (the server gives each
+    /// job its own channel, which closes when the job's last line is sent).
+    pub log_tx: Option<tokio::sync::mpsc::Sender<crate::log::LogLine>>,
 }
 
 fn elapsed_ms(start: Instant) -> u64 {
@@ -95,7 +100,10 @@ pub(crate) async fn run_job(shared: Arc<RunShared>, start: JobStart) -> JobRepor
     let log = LogSink::new(
         job.key.clone(),
         shared.masker.clone(),
-        shared.log_tx.clone(),
+        start
+            .log_tx
+            .clone()
+            .unwrap_or_else(|| shared.log_tx.clone()),
     );
     for attempt in 1..=job.retry + 1 {
         report.attempts = attempt;
@@ -115,7 +123,7 @@ pub(crate) async fn run_job(shared: Arc<RunShared>, start: JobStart) -> JobRepor
         report.artifacts = outcome.artifacts;
         report.cache_hit = outcome.cache_hit;
         if report.result != JobResult::Failure
-            || shared.cancel.is_cancelled()
+            || start.control.cancel.is_cancelled()
             || attempt > job.retry
         {
             break;
@@ -200,7 +208,7 @@ async fn run_attempt(
             }
         }
     };
-    let outcome = run_in_dirs(shared, job, &dirs, &env, &mut scope, log).await;
+    let outcome = run_in_dirs(shared, job, &dirs, &env, &mut scope, &start.control, log).await;
     if !shared.options.keep_workdirs {
         // Removal is off the critical path: the job is done, its dependents need not
         // wait for its files to be deleted (run_plan waits for these at the end).
@@ -215,12 +223,14 @@ async fn run_attempt(
     outcome
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run_in_dirs(
     shared: &Arc<RunShared>,
     job: &PlannedJob,
     dirs: &JobDirs,
     env: &IndexMap<String, String>,
     scope: &mut Scope<'_>,
+    control: &RunControl,
     log: &LogSink,
 ) -> AttemptOutcome {
     // Artifacts of every job this one needs.
@@ -371,7 +381,17 @@ async fn run_in_dirs(
         }
     };
 
-    let steps_outcome = run_steps(shared, job, dirs, env, scope, session.as_ref(), log).await;
+    let steps_outcome = run_steps(
+        shared,
+        job,
+        dirs,
+        env,
+        scope,
+        session.as_ref(),
+        control,
+        log,
+    )
+    .await;
     if let Err(e) = session.cleanup().await {
         log.system(&format!(
             "cleaning up the {} environment failed: {e}",
@@ -471,10 +491,11 @@ async fn run_steps(
     env: &IndexMap<String, String>,
     scope: &mut Scope<'_>,
     session: &dyn JobSession,
+    control: &RunControl,
     log: &LogSink,
 ) -> StepsOutcome {
     // The job's own token: cancelled by the run (Ctrl-C) or by the job's timeout.
-    let job_cancel = shared.cancel.child_token();
+    let job_cancel = control.cancel.child_token();
     let timed_out = Arc::new(AtomicBool::new(false));
     let timer = job.timeout.map(|t| {
         let (token, flag) = (job_cancel.clone(), timed_out.clone());
@@ -537,7 +558,7 @@ async fn run_steps(
         // A step that runs after cancellation (`if: always()` or `cancelled()`) gets
         // its own token, cancelled only by a second interrupt.
         let token = if cancelled {
-            shared.force.child_token()
+            control.force.child_token()
         } else {
             job_cancel.clone()
         };
@@ -575,7 +596,7 @@ async fn run_steps(
             JobResult::Failure,
             Some(format!("job timed out after {}", fmt_duration(t))),
         )
-    } else if shared.cancel.is_cancelled() || cancelled_seen {
+    } else if control.cancel.is_cancelled() || cancelled_seen {
         (JobResult::Cancelled, Some("run cancelled".to_string()))
     } else if failed {
         (JobResult::Failure, failure_reason)

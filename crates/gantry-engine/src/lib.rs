@@ -3,7 +3,9 @@
 //!
 //! Entry point: [`run_plan`] with a [`Plan`](gantry_pipeline::Plan), [`RunOptions`], the
 //! [`Executors`] to use, a channel of [`RunEvent`]s for live display, and a
-//! [`RunControl`] to cancel; it returns a [`RunReport`].
+//! [`RunControl`] to cancel; it returns a [`RunReport`]. A server that keeps the DAG in
+//! its own store runs jobs one by one through a [`RunSession`], deciding each with
+//! [`gate::gate`].
 #![forbid(unsafe_code)]
 
 pub mod artifacts;
@@ -13,6 +15,7 @@ pub mod event;
 pub mod executor;
 pub mod executors;
 pub mod fsutil;
+pub mod gate;
 pub mod hash_files;
 mod job;
 pub mod log;
@@ -20,6 +23,7 @@ pub mod outputs;
 pub mod report;
 mod run;
 mod scheduler;
+mod session;
 pub mod shell;
 pub mod workdir;
 
@@ -29,3 +33,4 @@ pub use executors::Executors;
 pub use report::{JobReport, JobResult, RunReport, RunStatus, StepReport, StepResult};
 pub use run::{RunControl, RunError, RunOptions, run_plan};
 pub use scheduler::select;
+pub use session::RunSession;

@@ -91,6 +91,27 @@ pub struct JobReport {
     pub cache_hit: Option<String>,
 }
 
+impl JobReport {
+    /// A report for a job that did not run (`key` doubles as its id and name).
+    pub fn not_run(key: String, result: JobResult, reason: String) -> JobReport {
+        JobReport {
+            id: key.clone(),
+            name: key.clone(),
+            key,
+            matrix: IndexMap::new(),
+            result,
+            executor: "none",
+            attempts: 0,
+            duration_ms: 0,
+            outputs: IndexMap::new(),
+            reason: Some(reason),
+            steps: Vec::new(),
+            artifacts: Vec::new(),
+            cache_hit: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct StepReport {
     pub index: usize,

@@ -133,11 +133,7 @@ pub async fn run_plan(
     drop(shared);
     let _ = forwarder.await;
     if !keep {
-        let _ = tokio::task::spawn_blocking(move || {
-            let _ = std::fs::remove_dir_all(&template);
-            let _ = std::fs::remove_dir_all(template.with_extension("git-template"));
-        })
-        .await;
+        let _ = tokio::task::spawn_blocking(move || RunDirs::remove_template(&template)).await;
     }
     Ok(report)
 }

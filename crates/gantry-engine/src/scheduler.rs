@@ -3,19 +3,19 @@
 //! taking a slot, and collects the reports in plan order.
 
 use indexmap::IndexMap;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::task::JoinSet;
 
-use gantry_expr::{Scope, Status};
 use gantry_pipeline::Plan;
 
 use crate::event::RunEvent;
-use crate::job::{JobStart, condition_holds, run_job};
+use crate::gate::{Gate, NeedResult, gate};
+use crate::job::{JobStart, run_job};
 use crate::report::{JobReport, JobResult, RunReport, RunStatus};
-use crate::run::{RunError, RunShared};
+use crate::run::{RunControl, RunError, RunShared};
 
 /// Which plan jobs a run covers (by index): all, or the named job ids plus everything
 /// they need. An unknown id is an error listing the known ones.
@@ -45,18 +45,6 @@ pub fn select(plan: &Plan, only: &[String]) -> Result<Vec<bool>, RunError> {
         }
     }
     Ok(selected)
-}
-
-fn aggregate(results: &[JobResult]) -> JobResult {
-    if results.contains(&JobResult::Failure) {
-        JobResult::Failure
-    } else if results.contains(&JobResult::Cancelled) {
-        JobResult::Cancelled
-    } else if !results.is_empty() && results.iter().all(|r| *r == JobResult::Skipped) {
-        JobResult::Skipped
-    } else {
-        JobResult::Success
-    }
 }
 
 fn skipped(shared: &RunShared, i: usize, result: JobResult, reason: String) -> JobReport {
@@ -90,7 +78,6 @@ fn decide(
     failed_above: &[bool],
 ) -> Decision {
     let plan = &shared.plan;
-    let job = &plan.jobs[i];
     if shared.cancel.is_cancelled() {
         return Decision::Done(Box::new(skipped(
             shared,
@@ -99,63 +86,17 @@ fn decide(
             "run cancelled before the job started".into(),
         )));
     }
-    // The `needs` context, one entry per needed job id (its matrix cells merged).
-    let mut needs = Map::new();
-    let mut not_ok = None;
-    for id in &job.needs {
-        let cells: Vec<&JobReport> = job
-            .needs_index
-            .iter()
-            .filter(|&&n| plan.jobs[n].job_id == *id)
-            .filter_map(|&n| reports[n].as_ref())
-            .collect();
-        let result = aggregate(&cells.iter().map(|r| r.result).collect::<Vec<_>>());
-        let mut outputs = Map::new();
-        for c in &cells {
-            for (k, v) in &c.outputs {
-                outputs.insert(k.clone(), Value::String(v.clone()));
-            }
-        }
-        if result != JobResult::Success && not_ok.is_none() {
-            not_ok = Some(format!("needed job '{id}' ended with {}", result.as_str()));
-        }
-        needs.insert(
-            id.clone(),
-            json!({ "result": result.as_str(), "outputs": outputs }),
-        );
-    }
-    let mut contexts = shared.contexts.base.clone();
-    contexts.insert(
-        "matrix".into(),
-        Value::Object(job.matrix.clone().into_iter().collect()),
-    );
-    contexts.insert("needs".into(), Value::Object(needs.clone()));
-    let failed = failed_above[i];
-    let scope = Scope {
-        contexts,
-        status: Status {
-            failed,
-            cancelled: false,
-        },
-        hash_files: None,
+    let finished = |n: usize| {
+        reports.get(n).and_then(Option::as_ref).map(|r| NeedResult {
+            result: r.result,
+            outputs: &r.outputs,
+        })
     };
-    let explicit = job
-        .condition
-        .as_deref()
-        .and_then(|c| gantry_expr::parse_condition(c).ok())
-        .is_some_and(|e| e.uses_status_function());
-    if !explicit && let Some(reason) = not_ok {
-        return Decision::Done(Box::new(skipped(shared, i, JobResult::Skipped, reason)));
-    }
-    match condition_holds(job.condition.as_deref(), &scope) {
-        Ok(true) => Decision::Run(needs),
-        Ok(false) => Decision::Done(Box::new(skipped(
-            shared,
-            i,
-            JobResult::Skipped,
-            "its `if` condition was false".into(),
-        ))),
-        Err(e) => Decision::Done(Box::new(skipped(shared, i, JobResult::Failure, e))),
+    match gate(plan, &shared.contexts.base, i, &finished, failed_above[i]) {
+        Gate::Run { needs } => Decision::Run(needs),
+        Gate::Settle { result, reason } => {
+            Decision::Done(Box::new(skipped(shared, i, result, reason)))
+        }
     }
 }
 
@@ -208,8 +149,22 @@ pub(crate) async fn schedule(shared: Arc<RunShared>, selected: Vec<bool>) -> Run
                     Decision::Run(needs) if running.len() < parallelism => {
                         begun.insert(i);
                         let s = shared.clone();
-                        let handle = running
-                            .spawn(async move { run_job(s, JobStart { index: i, needs }).await });
+                        let handle = running.spawn(async move {
+                            let control = RunControl {
+                                cancel: s.cancel.clone(),
+                                force: s.force.clone(),
+                            };
+                            run_job(
+                                s,
+                                JobStart {
+                                    index: i,
+                                    needs,
+                                    control,
+                                    log_tx: None,
+                                },
+                            )
+                            .await
+                        });
                         task_index.insert(handle.id(), i);
                     }
                     Decision::Run(_) => {}

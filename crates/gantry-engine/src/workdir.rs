@@ -55,6 +55,32 @@ impl RunDirs {
         })
     }
 
+    /// Like [`RunDirs::create`], but reuses a template an earlier process finished (a
+    /// marker file is written only once the template is complete, so a template half
+    /// made when the process died is made again).
+    pub fn open_or_create(source: &Path, root: &Path) -> Result<RunDirs, WorkdirError> {
+        let template = root.join("template");
+        let marker = root.join("template.done");
+        if marker.exists() && template.is_dir() {
+            return Ok(RunDirs {
+                root: root.to_path_buf(),
+                template,
+            });
+        }
+        Self::remove_template(&template);
+        let dirs = Self::create(source, root)?;
+        std::fs::write(&marker, b"")
+            .map_err(|e| WorkdirError(format!("{}: {e}", marker.display())))?;
+        Ok(dirs)
+    }
+
+    /// Removes a run's checkout template and the scratch directories made with it.
+    pub fn remove_template(template: &Path) {
+        let _ = std::fs::remove_dir_all(template);
+        let _ = std::fs::remove_dir_all(template.with_extension("git-template"));
+        let _ = std::fs::remove_file(template.with_extension("done"));
+    }
+
     /// Fresh directories for one attempt of a job: a copy of the template as its
     /// workspace, and an empty private state directory.
     pub fn job(&self, job_key: &str, attempt: u32) -> Result<JobDirs, WorkdirError> {

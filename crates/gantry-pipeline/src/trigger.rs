@@ -134,6 +134,21 @@ impl PushTrigger {
     }
 }
 
+impl ScheduleTrigger {
+    /// The first time strictly after `after` at which this schedule fires, in its time
+    /// zone (DST-correct: a wall time skipped by a spring-forward is not invented, one
+    /// repeated in autumn fires once). `None` when the expression or zone is invalid
+    /// (the compiler refuses those) or it never fires again.
+    pub fn next_after(&self, after: jiff::Timestamp) -> Option<jiff::Timestamp> {
+        let cron = crate::validate::schedule::parse_cron(&self.cron).ok()?;
+        let tz = jiff::tz::TimeZone::get(&self.timezone).ok()?;
+        let start = after.to_zoned(tz);
+        cron.find_next_occurrence(&start, false)
+            .ok()
+            .map(|z| z.timestamp())
+    }
+}
+
 impl PullRequestTrigger {
     pub fn matches(&self, base_branch: &str, changed_files: Option<&[String]>) -> bool {
         (self.branches.is_empty() || any_match(&self.branches, base_branch))
@@ -292,5 +307,42 @@ mod tests {
         assert!(t.matches(&TriggerEvent::Schedule));
         assert!(!t.matches(&TriggerEvent::Manual));
         assert!(!t.matches(&push(Some("main"), None, None)));
+    }
+}
+
+#[cfg(test)]
+mod schedule_tests {
+    use super::ScheduleTrigger;
+
+    fn at(s: &str) -> jiff::Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn next_fire_time_respects_the_time_zone() {
+        let daily3 = ScheduleTrigger {
+            cron: "0 3 * * *".into(),
+            timezone: "Europe/Berlin".into(),
+        };
+        // 03:00 in Berlin in winter is 02:00 UTC.
+        assert_eq!(
+            daily3.next_after(at("2026-01-10T12:00:00Z")),
+            Some(at("2026-01-11T02:00:00Z"))
+        );
+        // Strictly after: at the fire time itself, the next one is a day later.
+        assert_eq!(
+            daily3.next_after(at("2026-01-11T02:00:00Z")),
+            Some(at("2026-01-12T02:00:00Z"))
+        );
+        // Summer time: 03:00 in Berlin is 01:00 UTC.
+        assert_eq!(
+            daily3.next_after(at("2026-07-01T12:00:00Z")),
+            Some(at("2026-07-02T01:00:00Z"))
+        );
+        let bad = ScheduleTrigger {
+            cron: "not cron".into(),
+            timezone: "UTC".into(),
+        };
+        assert_eq!(bad.next_after(at("2026-01-01T00:00:00Z")), None);
     }
 }

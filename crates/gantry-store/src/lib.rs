@@ -21,6 +21,7 @@ mod auth;
 mod db;
 mod error;
 mod log;
+pub mod logs;
 mod model;
 mod queue;
 mod reads;

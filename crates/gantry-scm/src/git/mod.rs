@@ -7,6 +7,7 @@ mod checkout;
 mod command;
 mod diff;
 mod error;
+mod files;
 mod ls_remote;
 mod poller;
 mod url;
