@@ -1,0 +1,119 @@
+//! The workspace grammar: reads the spanned YAML tree into the model, reporting every
+//! unknown key, wrong type and missing value at its place.
+
+mod cx;
+mod forge;
+mod project;
+mod secret;
+
+pub use cx::Cx;
+
+use gantry_pipeline::yaml::{Kind, Node};
+
+use crate::model::{ServerSettings, Workspace};
+use crate::url::{check_http_url, userinfo_range};
+
+/// Keys this version reads.
+const READ_KEYS: &[&str] = &["server", "projects"];
+/// Keys of later capabilities (DESIGN.md's workspace file): accepted, not yet read, so
+/// a workspace written for a newer Gantry still serves its projects.
+const LATER_KEYS: &[&str] = &[
+    "hosts",
+    "groups",
+    "environments",
+    "services",
+    "infra",
+    "monitors",
+    "oncall",
+    "secrets",
+];
+const SERVER_KEYS: &[&str] = &["url", "parallelism"];
+/// Most jobs one server runs at once; more is a typo, not a machine.
+const MAX_PARALLELISM: u32 = 1024;
+
+pub fn workspace(cx: &mut Cx, root: &Node) -> Option<Workspace> {
+    let entries = cx.map(root, "a map (server, projects, …)", "the workspace file")?;
+    // `x-` keys are free for the user, e.g. to hold anchors (`x-defaults: &defaults`),
+    // as in pipeline files and Docker Compose.
+    let checked: Vec<(Node, Node)> = entries
+        .iter()
+        .filter(|(k, _)| !k.text.starts_with("x-"))
+        .cloned()
+        .collect();
+    let all_keys: Vec<&str> = READ_KEYS.iter().chain(LATER_KEYS).copied().collect();
+    cx.check_keys(&checked, &all_keys, "at the top level of the workspace");
+
+    let server = match root.get("server") {
+        Some(node) => server(cx, node),
+        None => Some(ServerSettings::default()),
+    };
+    let projects = match root.get("projects") {
+        Some(node) => project::projects(cx, node),
+        None => Default::default(),
+    };
+    // Judged on the file, not on `projects`: an invalid project or a `projects:` of
+    // the wrong type is reported already.
+    let none_declared = match root.get("projects") {
+        None => !cx::has_typo_of(root, "projects"),
+        Some(node) => match &node.kind {
+            Kind::Null => true,
+            Kind::Map(entries) => entries.is_empty(),
+            _ => false,
+        },
+    };
+    if none_declared {
+        let span = root
+            .as_map()
+            .and_then(|e| e.iter().find(|(k, _)| k.text == "projects"))
+            .map_or(root.span, |(k, _)| k.span);
+        let diag = cx
+            .warning(span, "the workspace declares no projects")
+            .with_help("add `projects:` with a project, e.g. `projects: { web: { repo: https://git.example.com/team/web.git } }`");
+        cx.push(diag);
+    }
+    Some(Workspace {
+        file: cx.file.to_string(),
+        server: server?,
+        projects,
+    })
+}
+
+fn server(cx: &mut Cx, node: &Node) -> Option<ServerSettings> {
+    if node.kind == Kind::Null {
+        return Some(ServerSettings::default());
+    }
+    let entries = cx.map(node, "a map (url, parallelism)", "'server'")?;
+    cx.check_keys(entries, SERVER_KEYS, "in 'server'");
+    let url = node.get("url").map(|n| server_url(cx, n));
+    let parallelism = node
+        .get("parallelism")
+        .map(|n| cx.count(n, "'parallelism' in 'server'", 1, MAX_PARALLELISM));
+    Some(ServerSettings {
+        url: url.map_or(Some(None), |u| u.map(Some))?,
+        parallelism: parallelism.map_or(Some(None), |p| p.map(Some))?,
+    })
+}
+
+fn server_url(cx: &mut Cx, node: &Node) -> Option<String> {
+    let url = cx.text(node, "'url' in 'server'")?;
+    if userinfo_range(&url).is_some() {
+        // Refused below; blanked so the rendered source line does not show them either.
+        cx.secret_spans.push(node.span);
+    }
+    match check_http_url(&url) {
+        // Links are built as `{url}/runs/…`; a trailing `/` would double it.
+        Ok(()) => Some(url.trim_end_matches('/').to_string()),
+        Err(problem) => {
+            let diag = cx
+                .error(
+                    node.span,
+                    format!("invalid URL for 'url' in 'server': {}", problem.reason),
+                )
+                .with_help(problem.help.unwrap_or_else(|| {
+                    "write the server's public base URL, e.g. https://ci.example.com".into()
+                }));
+            cx.push(diag);
+            None
+        }
+    }
+}
