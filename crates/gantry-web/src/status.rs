@@ -1,0 +1,53 @@
+//! Status names and their glyphs: the pages, the CSS (`[data-status=…]`) and app.js all
+//! key colours off the lowercase names the store uses.
+
+use gantry_store::{JobStatus, RunStatus, StepStatus};
+
+/// A status as a badge shows it. The glyph doubles the colour so the badge reads without
+/// colour vision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusView {
+    /// The store's name: `queued`, `running`, `success`, … (the CSS hook).
+    pub name: &'static str,
+    pub glyph: &'static str,
+}
+
+/// The glyph for a status name; app.js has the same table.
+pub fn glyph(name: &str) -> &'static str {
+    match name {
+        "success" => "✓",
+        "failure" => "✕",
+        "running" => "●",
+        "cancelled" => "⊘",
+        "skipped" => "↷",
+        "waiting" => "◌",
+        _ => "○",
+    }
+}
+
+impl StatusView {
+    fn named(name: &'static str) -> Self {
+        StatusView {
+            name,
+            glyph: glyph(name),
+        }
+    }
+}
+
+impl From<RunStatus> for StatusView {
+    fn from(s: RunStatus) -> Self {
+        StatusView::named(s.as_str())
+    }
+}
+
+impl From<JobStatus> for StatusView {
+    fn from(s: JobStatus) -> Self {
+        StatusView::named(s.as_str())
+    }
+}
+
+impl From<StepStatus> for StatusView {
+    fn from(s: StepStatus) -> Self {
+        StatusView::named(s.as_str())
+    }
+}
