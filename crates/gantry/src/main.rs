@@ -28,6 +28,8 @@ enum Command {
     Run(cmd::run::RunArgs),
     /// Check pipeline files and print every problem found.
     Validate(cmd::validate::ValidateArgs),
+    /// Run the Gantry server: triggers, the run queue, the API and the web UI.
+    Serve(cmd::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => cmd::run::main(args),
         Command::Validate(args) => cmd::validate::main(args),
+        Command::Serve(args) => cmd::serve::main(args),
     };
     match result {
         Ok(code) => code,

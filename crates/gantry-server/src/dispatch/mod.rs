@@ -1,0 +1,125 @@
+//! The dispatcher: claims ready jobs from the store's run queue for the server's own
+//! executor pool (up to `parallelism` at once), runs each through the engine, streams
+//! its log to the log files, keeps its lease alive, and records how it ended. Waiting
+//! jobs become ready in the store when their needs finish; the dispatcher only ever
+//! sees ready ones.
+
+mod job;
+mod outcome;
+mod pump;
+mod sessions;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use gantry_engine::RunControl;
+use gantry_store::{JobId, RunId};
+use tokio::task::JoinSet;
+
+use crate::live::Change;
+use crate::state::ServerState;
+
+pub use sessions::Sessions;
+
+/// The owner name the server's own pool claims jobs as (agents use their own names).
+pub const OWNER: &str = "server";
+/// How long a claimed job may go without a lease renewal before it counts as lost.
+pub const LEASE: Duration = Duration::from_secs(30);
+/// How often a running job's lease is renewed (and cancellation polled from the store).
+pub const RENEW_EVERY: Duration = Duration::from_secs(2);
+
+/// Running jobs' cancellation handles, so a cancel from the API stops them at once.
+#[derive(Debug, Default, Clone)]
+pub struct Running {
+    jobs: Arc<Mutex<HashMap<JobId, (RunId, RunControl)>>>,
+}
+
+impl Running {
+    fn insert(&self, job: JobId, run: RunId, control: RunControl) {
+        if let Ok(mut m) = self.jobs.lock() {
+            m.insert(job, (run, control));
+        }
+    }
+
+    fn remove(&self, job: JobId) {
+        if let Ok(mut m) = self.jobs.lock() {
+            m.remove(&job);
+        }
+    }
+
+    /// Cancels every running job of `run`; returns how many.
+    pub fn cancel_run(&self, run: RunId) -> usize {
+        let Ok(m) = self.jobs.lock() else { return 0 };
+        let mut n = 0;
+        for (r, control) in m.values() {
+            if *r == run {
+                control.cancel.cancel();
+                n += 1;
+            }
+        }
+        n
+    }
+
+    pub fn len(&self) -> usize {
+        self.jobs.lock().map(|m| m.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Cancels everything (server shutdown).
+    pub fn cancel_all(&self) {
+        if let Ok(m) = self.jobs.lock() {
+            for (_, control) in m.values() {
+                control.cancel.cancel();
+            }
+        }
+    }
+}
+
+/// Runs the dispatch loop until `shutdown` is cancelled, then cancels running jobs and
+/// waits for them to record their results.
+pub async fn run(state: Arc<ServerState>, shutdown: tokio_util::sync::CancellationToken) {
+    let mut changes = state.hub.subscribe();
+    let mut tasks: JoinSet<()> = JoinSet::new();
+    let mut expiry_check = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        // Claim as many ready jobs as there are free slots.
+        let free = state.parallelism.saturating_sub(tasks.len());
+        if free > 0 {
+            match state.store.claim_jobs(OWNER, free, LEASE).await {
+                Ok(claimed) => {
+                    for c in claimed {
+                        state.hub.publish(Change::Run(c.run_id));
+                        let s = state.clone();
+                        tasks.spawn(async move { job::run_claimed(s, c).await });
+                    }
+                }
+                Err(e) => tracing::error!("claiming jobs failed: {e}"),
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            change = changes.recv() => match change {
+                Ok(Change::Cancel(run)) => { state.running.cancel_run(run); }
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            },
+            _ = expiry_check.tick() => {
+                // Jobs whose owner stopped renewing (another server process that died,
+                // later agents) are queued again or failed.
+                match state.store.requeue_expired_leases(jiff::Timestamp::now()).await {
+                    Ok(r) => for (run, _) in r.settled_runs {
+                        state.hub.publish(Change::Run(run));
+                    },
+                    Err(e) => tracing::error!("requeueing expired leases failed: {e}"),
+                }
+            }
+        }
+    }
+    state.running.cancel_all();
+    while tasks.join_next().await.is_some() {}
+}

@@ -1,0 +1,20 @@
+//! `gantry serve`: triggers (webhooks, polling, cron, manual), the dispatcher that runs
+//! queued jobs through the engine, live logs, the HTTP API and the web UI.
+//!
+//! Entry point: [`serve::start`]. Modules: `state` (what every part shares), `dispatch`
+//! (run queue → engine), `triggers` (what starts runs), `http` (API, webhooks, SSE, UI),
+//! `workspace` (loading `gantry.yml` into projects), `status` (commit statuses), `live`
+//! (change notices for SSE streams and the dispatcher).
+#![forbid(unsafe_code)]
+
+pub mod dispatch;
+pub mod http;
+pub mod live;
+pub mod projects;
+pub mod serve;
+pub mod state;
+pub mod status;
+pub mod triggers;
+pub mod workspace;
+
+pub use serve::{Bootstrap, ServeError, ServeOptions, Started, start};

@@ -1,0 +1,9 @@
+//! End-to-end tests of `gantry serve` in process: a real git repository served by `git
+//! daemon` on loopback, the real store (SQLite and PostgreSQL), the real engine, and the
+//! HTTP API and webhooks over a real socket.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod e2e;
+mod git_daemon;
+mod git_repo;
+mod server;
