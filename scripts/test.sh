@@ -13,6 +13,9 @@ command -v bwrap >/dev/null 2>&1 || need_pkgs+=(bubblewrap)
 [ -x /bin/busybox ] || need_pkgs+=(busybox-static)
 command -v git >/dev/null 2>&1 || need_pkgs+=(git)
 command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
+command -v pip >/dev/null 2>&1 || need_pkgs+=(python3-pip)
+command -v curl >/dev/null 2>&1 || need_pkgs+=(curl)
+command -v psql >/dev/null 2>&1 || need_pkgs+=(postgresql-client)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing ${need_pkgs[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -46,3 +49,6 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 log "cargo test"
 cargo test --workspace --locked 2>&1
+
+log "API fuzzing against the OpenAPI document (schemathesis)"
+bash scripts/api-fuzz.sh

@@ -58,6 +58,13 @@ fn op_body(summary: &str, params: Vec<Value>, body: Value, responses: Value) -> 
     o
 }
 
+/// An operation whose JSON body is required.
+fn op_required_body(summary: &str, body: Value, responses: Value) -> Value {
+    let mut o = op_body(summary, vec![], body, responses);
+    o["requestBody"]["required"] = json!(true);
+    o
+}
+
 /// The document.
 pub fn spec() -> Value {
     let run_ref = json!({ "$ref": "#/components/schemas/Run" });
@@ -98,14 +105,14 @@ pub fn spec() -> Value {
             "/runs/{run}/artifacts/{path}": { "get": op("Download an artifact file", vec![id_param("run", "run id"), str_param("path", "path", "file path inside the artifacts", true)],
                 json!({ "200": { "description": "the file", "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } } })) },
             "/runs/{run}/live": { "get": op("Live run state (server-sent events `job` and `run`)", vec![id_param("run", "run id")],
-                json!({ "200": { "description": "event stream", "content": { "text/event-stream": { "schema": { "type": "string" } } } } })) },
+                json!({ "200": { "description": "event stream", "content": { "text/event-stream": {} } } })) },
             "/jobs/{job}": { "get": op("A job with its steps", vec![id_param("job", "job id")], json!({ "200": ok_json("the job", json!({ "type": "object", "required": ["job", "steps"] })) })) },
             "/jobs/{job}/logs": { "get": op("A page of a job's log", vec![id_param("job", "job id"), int_query("offset", "byte offset from an earlier page", 0, None), int_query("limit", "bytes per page", 1, None)],
                 json!({ "200": ok_json("log records", json!({ "type": "object", "required": ["lines", "next_offset", "complete"], "properties": { "lines": { "type": "array", "items": { "$ref": "#/components/schemas/LogRecord" } }, "next_offset": { "type": "integer" }, "complete": { "type": "boolean" } } })) })) },
             "/jobs/{job}/logs/raw": { "get": op("A job's log as plain text", vec![id_param("job", "job id")],
                 json!({ "200": { "description": "the log", "content": { "text/plain": { "schema": { "type": "string" } } } } })) },
             "/jobs/{job}/logs/stream": { "get": op("A job's log, live (server-sent events `line`, then `end`)", vec![id_param("job", "job id"), int_query("offset", "byte offset to start from", 0, None)],
-                json!({ "200": { "description": "event stream", "content": { "text/event-stream": { "schema": { "type": "string" } } } } })) },
+                json!({ "200": { "description": "event stream", "content": { "text/event-stream": {} } } })) },
             "/events": { "get": op("The event log", vec![
                     str_param("project", "query", "project name", false),
                     int_query("run", "run id", i64::MIN, None), int_query("job", "job id", i64::MIN, None),
@@ -116,8 +123,8 @@ pub fn spec() -> Value {
                 json!({ "200": ok_json("events", json!({ "type": "object", "required": ["events"] })) })) },
             "/tokens": {
                 "get": op("API tokens (admin)", vec![], json!({ "200": ok_json("tokens", json!({ "type": "object", "required": ["tokens"] })) })),
-                "post": op_body("Create an API token (admin); its value is shown once", vec![], json!({ "$ref": "#/components/schemas/CreateToken" }),
-                    json!({ "201": ok_json("the token", json!({ "type": "object", "required": ["token", "info"] })), "415": error_response("not JSON"), "422": error_response("invalid body") })) },
+                "post": op_required_body("Create an API token (admin); its value is shown once", json!({ "$ref": "#/components/schemas/CreateToken" }),
+                    json!({ "201": ok_json("the token", json!({ "type": "object", "required": ["token", "info"] })), "415": error_response("not JSON") })) },
             "/tokens/{id}": { "delete": op("Revoke a token (admin)", vec![id_param("id", "token id")], json!({ "204": { "description": "revoked" } })) },
         },
         "components": {
@@ -143,7 +150,7 @@ pub fn spec() -> Value {
                 "CreateToken": { "type": "object", "additionalProperties": false, "required": ["name", "role"], "properties": {
                     "name": { "type": "string", "minLength": 1, "maxLength": 100 },
                     "role": { "type": "string", "enum": ["viewer", "developer", "admin", "agent"] },
-                    "expires_in_days": { "type": "integer", "minimum": 0, "maximum": 36500 } } },
+                    "expires_in_days": { "type": ["integer", "null"], "minimum": 0, "maximum": 36500 } } },
             }
         }
     })

@@ -8,7 +8,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use gantry_store::{JobId, Role, RunId};
@@ -16,7 +16,7 @@ use serde_json::Value;
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::api::query::Params;
+use super::api::query::{Params, Path};
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
 use crate::live::Change;

@@ -4,13 +4,13 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use gantry_store::{Job, JobId, Role};
 use serde_json::{Value, json};
 
-use super::query::Params;
+use super::query::{Params, Path};
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, ApiResult};
 use crate::state::ServerState;

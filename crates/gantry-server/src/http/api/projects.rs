@@ -3,15 +3,15 @@
 use std::sync::Arc;
 
 use axum::Json;
+use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use gantry_store::{Role, Trigger};
 use indexmap::IndexMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::query::body;
+use super::query::{Path, body};
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, ApiResult};
 use crate::state::ServerState;

@@ -26,10 +26,7 @@ impl Params {
     }
 
     pub fn str(&self, name: &str) -> Option<&str> {
-        self.0
-            .get(name)
-            .map(String::as_str)
-            .filter(|s| !s.is_empty())
+        self.0.get(name).map(String::as_str)
     }
 
     /// A parsed parameter; a value that does not parse is a 400 naming it.
@@ -62,10 +59,36 @@ fn decode(s: &str) -> String {
         .into_owned()
 }
 
-/// A JSON body, or a 400 whose message names the field at fault.
+/// A JSON body, or a 400 whose message names the field at fault (415 when the request
+/// is not JSON at all).
 pub fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    body.map(|Json(v)| v).map_err(|e| {
-        let status = e.status();
-        ApiError::new(status, "bad_body", e.body_text())
+    body.map(|Json(v)| v).map_err(|e| match e {
+        JsonRejection::MissingJsonContentType(_) => {
+            ApiError::new(e.status(), "bad_body", e.body_text())
+        }
+        other => ApiError::bad_request(other.body_text()),
     })
+}
+
+/// Path parameters, or a JSON 400 naming the one that does not parse (axum's own
+/// rejection is plain text).
+#[derive(Debug)]
+pub struct Path<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for Path<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| Path(v))
+            .map_err(|e| ApiError::bad_request(format!("path: {}", e.body_text())))
+    }
 }

@@ -6,14 +6,14 @@ use std::sync::Arc;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gantry_store::{Job, Role, RunFilter, RunId, RunStatus, Step};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::query::{Params, body};
+use super::query::{Params, Path, body};
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, ApiResult};
 use crate::live::Change;

@@ -4,14 +4,14 @@
 use std::sync::Arc;
 
 use axum::Json;
+use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use gantry_store::{NewToken, Role, TokenId};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::query::body;
+use super::query::{Path, body};
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, ApiResult};
 use crate::state::ServerState;
@@ -21,9 +21,10 @@ use crate::state::ServerState;
 pub struct CreateToken {
     pub name: String,
     pub role: Role,
-    /// Lifetime in days; none means it does not expire.
+    /// Lifetime in days; none means it does not expire. A JSON number, so `30.0` is
+    /// accepted as 30 (JSON Schema counts it as an integer).
     #[serde(default)]
-    pub expires_in_days: Option<u32>,
+    pub expires_in_days: Option<f64>,
 }
 
 pub async fn list(State(state): State<Arc<ServerState>>, caller: Caller) -> ApiResult<Json<Value>> {
@@ -43,11 +44,20 @@ pub async fn create(
             "field 'name': expected 1 to 100 characters",
         ));
     }
-    let expires_at = match b.expires_in_days {
+    let days = match b.expires_in_days {
+        None => None,
+        Some(d) if d.fract() == 0.0 && (0.0..=36_500.0).contains(&d) => Some(d as i64),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "field 'expires_in_days': expected a whole number of days from 0 to 36500",
+            ));
+        }
+    };
+    let expires_at = match days {
         None => None,
         Some(days) => Some(
             jiff::Timestamp::now()
-                .checked_add(jiff::SignedDuration::from_hours(i64::from(days) * 24))
+                .checked_add(jiff::SignedDuration::from_hours(days * 24))
                 .map_err(|_| ApiError::bad_request("field 'expires_in_days': too large"))?,
         ),
     };
