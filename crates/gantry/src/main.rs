@@ -2,6 +2,7 @@
 //! under `cmd/`. Exit codes: 0 success, 1 the run or validation failed, 2 bad usage or
 //! input, 130 cancelled.
 
+mod client;
 mod cmd;
 mod git_facts;
 mod pipelines;
@@ -30,6 +31,16 @@ enum Command {
     Validate(cmd::validate::ValidateArgs),
     /// Run the Gantry server: triggers, the run queue, the API and the web UI.
     Serve(cmd::serve::ServeArgs),
+    /// List a server's runs, or show one with `gantry runs show RUN`.
+    Runs(cmd::runs::RunsArgs),
+    /// Print (or with --follow, stream) the logs of a run on a server.
+    Logs(cmd::logs::LogsArgs),
+    /// Start a manual run of a pipeline on a server.
+    Trigger(cmd::trigger::TriggerArgs),
+    /// Cancel a run on a server.
+    Cancel(cmd::cancel::CancelArgs),
+    /// Run a finished run again on a server (all jobs, or only the failed ones).
+    Rerun(cmd::cancel::RerunArgs),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +49,11 @@ fn main() -> ExitCode {
         Command::Run(args) => cmd::run::main(args),
         Command::Validate(args) => cmd::validate::main(args),
         Command::Serve(args) => cmd::serve::main(args),
+        Command::Runs(args) => cmd::runs::main(args),
+        Command::Logs(args) => cmd::logs::main(args),
+        Command::Trigger(args) => cmd::trigger::main(args),
+        Command::Cancel(args) => cmd::cancel::cancel(args),
+        Command::Rerun(args) => cmd::cancel::rerun(args),
     };
     match result {
         Ok(code) => code,

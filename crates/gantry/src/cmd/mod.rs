@@ -1,4 +1,8 @@
 //! One module per subcommand.
+pub mod cancel;
+pub mod logs;
 pub mod run;
+pub mod runs;
 pub mod serve;
+pub mod trigger;
 pub mod validate;

@@ -2,6 +2,7 @@
 //! checkouts with the real executors (processes, bubblewrap, the Docker Engine).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod client;
 mod examples;
 mod run_behaviour;
 mod support;
