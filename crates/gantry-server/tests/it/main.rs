@@ -3,6 +3,7 @@
 //! HTTP API and webhooks over a real socket.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod control;
 mod e2e;
 mod git_daemon;
 mod git_repo;

@@ -137,7 +137,12 @@ pub async fn rerun_run(
     state.hub.publish(Change::Run(enqueued.run_id));
     state.hub.publish(Change::Enqueued);
     crate::status::report_run(state, enqueued.run_id, None).await;
-    Ok(json!({ "run_id": enqueued.run_id, "number": enqueued.number, "held": enqueued.held }))
+    Ok(json!({
+        "pipeline": run.pipeline,
+        "run_id": enqueued.run_id,
+        "number": enqueued.number,
+        "held": enqueued.held,
+    }))
 }
 
 pub async fn rerun(
