@@ -45,7 +45,11 @@ impl Drop for Server {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Starts `gantry serve`; returns it and the bootstrap token when it printed one.
@@ -93,7 +97,13 @@ async fn get(http: &reqwest::Client, base: &str, token: &str, path: &str) -> Val
 }
 
 async fn log_texts(http: &reqwest::Client, base: &str, token: &str, job: i64) -> Vec<String> {
-    let page = get(http, base, token, &format!("/api/v1/jobs/{job}/logs?limit=1048576")).await;
+    let page = get(
+        http,
+        base,
+        token,
+        &format!("/api/v1/jobs/{job}/logs?limit=1048576"),
+    )
+    .await;
     page["lines"]
         .as_array()
         .unwrap()
@@ -137,7 +147,10 @@ async fn kill_9_during_twenty_running_jobs_loses_no_run_and_no_log_line() {
     let token = token.expect("the first start prints a token");
     let http = reqwest::Client::new();
     let started: Value = http
-        .post(format!("{}/api/v1/projects/app/pipelines/crash/trigger", server.base))
+        .post(format!(
+            "{}/api/v1/projects/app/pipelines/crash/trigger",
+            server.base
+        ))
         .bearer_auth(&token)
         .send()
         .await
@@ -150,7 +163,13 @@ async fn kill_9_during_twenty_running_jobs_loses_no_run_and_no_log_line() {
     // Wait until all 20 jobs run and each has printed its first line.
     let deadline = Instant::now() + Duration::from_secs(30);
     let jobs: Vec<Value> = loop {
-        let detail = get(&http, &server.base, &token, &format!("/api/v1/runs/{run_id}")).await;
+        let detail = get(
+            &http,
+            &server.base,
+            &token,
+            &format!("/api/v1/runs/{run_id}"),
+        )
+        .await;
         let jobs = detail["jobs"].as_array().unwrap().clone();
         let running = jobs.iter().filter(|j| j["status"] == "running").count();
         if running == 20 {
@@ -163,7 +182,10 @@ async fn kill_9_during_twenty_running_jobs_loses_no_run_and_no_log_line() {
                 break jobs;
             }
         }
-        assert!(Instant::now() < deadline, "20 jobs never ran at once: {jobs:?}");
+        assert!(
+            Instant::now() < deadline,
+            "20 jobs never ran at once: {jobs:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let mut before = std::collections::HashMap::new();
@@ -181,12 +203,21 @@ async fn kill_9_during_twenty_running_jobs_loses_no_run_and_no_log_line() {
     assert!(token2.is_none(), "a restart creates no new bootstrap token");
     let deadline = Instant::now() + Duration::from_secs(60);
     let detail = loop {
-        let detail = get(&http, &server.base, &token, &format!("/api/v1/runs/{run_id}")).await;
+        let detail = get(
+            &http,
+            &server.base,
+            &token,
+            &format!("/api/v1/runs/{run_id}"),
+        )
+        .await;
         let status = detail["run"]["status"].as_str().unwrap().to_string();
         if ["success", "failure", "cancelled"].contains(&status.as_str()) {
             break detail;
         }
-        assert!(Instant::now() < deadline, "the run never finished after the restart: {detail}");
+        assert!(
+            Instant::now() < deadline,
+            "the run never finished after the restart: {detail}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     // Ten jobs could not be retried: the run fails.
@@ -204,12 +235,21 @@ async fn kill_9_during_twenty_running_jobs_loses_no_run_and_no_log_line() {
         if key.starts_with("retried") {
             assert_eq!(j["status"], "success", "{key}: {j}");
             assert_eq!(j["attempt"], 2, "{key}");
-            assert!(texts.iter().any(|t| t.starts_with("end ")), "{key}: {texts:?}");
-            assert!(texts.iter().any(|t| t.contains("attempt 2")), "{key}: {texts:?}");
+            assert!(
+                texts.iter().any(|t| t.starts_with("end ")),
+                "{key}: {texts:?}"
+            );
+            assert!(
+                texts.iter().any(|t| t.contains("attempt 2")),
+                "{key}: {texts:?}"
+            );
         } else {
             assert_eq!(j["status"], "failure", "{key}: {j}");
             assert!(
-                j["reason"].as_str().unwrap_or("").contains("server restarted"),
+                j["reason"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("server restarted"),
                 "{key}: {j}"
             );
         }
