@@ -23,13 +23,16 @@ on:
 concurrency: { group: "ci-${{ git.branch }}", cancel_in_progress: true }
 jobs:
   count:
+    artifacts: [out/ticks.txt]
     steps:
-      - run: for i in $(seq 1 ${{ inputs.count }}); do echo "tick $i"; done
+      - run: |
+          mkdir -p out
+          for i in $(seq 1 ${{ inputs.count }}); do echo "tick $i"; echo "tick $i" >> out/ticks.txt; done
   maybe:
     needs: [count]
     steps:
       - run: |
-          if [ "${{ inputs.flaky }}" = "true" ] && [ ! -f /tmp/gantry-control-${{ run.id }} ]; then
+          if [ "${{ inputs.flaky }}" = "true" ] && [ ! -f /tmp/gantry-control-${{ git.sha }} ]; then
             echo failing; exit 3
           fi
   slow:
@@ -161,8 +164,8 @@ async fn manual_runs_cancel_rerun_concurrency_statuses_and_reload() {
         ["tick 1", "tick 2", "tick 3"],
         "the number input reached the step"
     );
-    std::fs::write(format!("/tmp/gantry-control-{first}"), "").ok();
-    // The rerun is a new run with a new id; make the flaky job pass for it too.
+    // The flaky job passes from now on (its marker is per commit, so per test).
+    std::fs::write(format!("/tmp/gantry-control-{sha}"), "").unwrap();
     let (status, body) = post(
         &server,
         &format!("/api/v1/runs/{first}/rerun"),
@@ -171,14 +174,12 @@ async fn manual_runs_cancel_rerun_concurrency_statuses_and_reload() {
     .await;
     assert_eq!(status, 201, "{body}");
     let second = body["run_id"].as_i64().unwrap();
-    std::fs::write(format!("/tmp/gantry-control-{second}"), "").ok();
     let d2 = finished(&server, second).await;
     assert_eq!(d2["run"]["status"], "success", "{d2}");
     assert_eq!(d2["run"]["rerun_of"], first);
     // `count` succeeded before: kept, not run again (no log of its own in the rerun).
     assert_eq!(job(&d2, "count")["status"], "success");
-    let _ = std::fs::remove_file(format!("/tmp/gantry-control-{first}"));
-    let _ = std::fs::remove_file(format!("/tmp/gantry-control-{second}"));
+    let _ = std::fs::remove_file(format!("/tmp/gantry-control-{sha}"));
 
     // Cancel: a long run is stopped, its running job killed.
     let (_, body) = post(
