@@ -29,6 +29,17 @@ jobs:
           echo "done" >&2
 "#;
 
+/// Runs only for changes under docs/: a push that changes src/ must not start it.
+const DOCS_PIPELINE: &str = r#"
+name: docs
+on:
+  push: { branches: [main], paths: ["docs/**"] }
+jobs:
+  build:
+    steps:
+      - run: echo docs
+"#;
+
 const SECRET: &str = "hook-secret-for-tests";
 
 fn sign(body: &[u8]) -> String {
@@ -139,6 +150,7 @@ async fn story(database_url: Option<String>) {
     let first = repo.commit(
         &[
             (".gantry/pipelines/ci.yml", Some(PIPELINE)),
+            (".gantry/pipelines/docs.yml", Some(DOCS_PIPELINE)),
             ("src/lib.rs", Some("// v1\n")),
         ],
         "first",
@@ -169,6 +181,17 @@ async fn story(database_url: Option<String>) {
     let run = finished_run(&server, "polled", &second).await;
     check_run(&server, &run, &second, "push").await;
     assert_eq!(run["git"]["message"], "second change");
+    // Path filters saw the pushed commit's changed files (src/lib.rs only).
+    let pipelines: Vec<String> = runs_of(&server, "polled")
+        .await
+        .iter()
+        .map(|r| r["pipeline"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        pipelines,
+        ["ci"],
+        "the docs pipeline must not run for a src/ change"
+    );
 
     // A webhook with a wrong signature: 401, no run.
     let body = push_payload(&first, &second);

@@ -43,11 +43,11 @@ jobs:
 "#;
 
 /// A running `gantry serve`, killed when dropped (also when a test panics).
-struct Server {
-    child: Child,
-    url: String,
-    token: String,
-    _workspace: tempfile::TempDir,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) url: String,
+    pub(crate) token: String,
+    pub(crate) workspace: tempfile::TempDir,
     _data: tempfile::TempDir,
 }
 
@@ -74,7 +74,7 @@ fn sh(dir: &Path, script: &str) {
 
 impl Server {
     /// A workspace with project `app` (pipelines ci, fail and slow), served on a free port.
-    fn start() -> Server {
+    pub(crate) fn start() -> Server {
         let workspace = tempfile::tempdir().unwrap();
         let data = tempfile::tempdir().unwrap();
         std::fs::write(
@@ -142,7 +142,7 @@ impl Server {
             child,
             url,
             token: token.expect("the first start prints GANTRY_TOKEN"),
-            _workspace: workspace,
+            workspace,
             _data: data,
         }
     }

@@ -5,5 +5,6 @@
 mod client;
 mod examples;
 mod run_behaviour;
+mod serve;
 mod support;
 mod validate;
