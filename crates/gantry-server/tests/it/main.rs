@@ -8,3 +8,4 @@ mod e2e;
 mod git_daemon;
 mod git_repo;
 mod server;
+mod ui;
