@@ -16,6 +16,8 @@ command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
 command -v pip >/dev/null 2>&1 || need_pkgs+=(python3-pip)
 command -v curl >/dev/null 2>&1 || need_pkgs+=(curl)
 command -v psql >/dev/null 2>&1 || need_pkgs+=(postgresql-client)
+command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need_pkgs+=(chromium-driver)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing ${need_pkgs[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -32,6 +32,10 @@ pub(crate) struct JobStart {
     /// Where this job's log lines go instead of the run's stream (the server gives each
     /// job its own channel, which closes when the job's last line is sent).
     pub log_tx: Option<tokio::sync::mpsc::Sender<crate::log::LogLine>>,
+    /// Added to attempt numbers in work directory names. A server that re-runs a job
+    /// after a crash passes how many attempts came before, so the new attempt never
+    /// shares a directory with processes the crashed one may have left behind.
+    pub attempts_before: u32,
 }
 
 fn elapsed_ms(start: Instant) -> u64 {
@@ -197,7 +201,8 @@ async fn run_attempt(
     let dirs = {
         let run_dirs = shared.dirs.clone();
         let key = job.key.clone();
-        match blocking(move || run_dirs.job(&key, attempt))
+        let dir_attempt = start.attempts_before + attempt;
+        match blocking(move || run_dirs.job(&key, dir_attempt))
             .await
             .and_then(|r| r.map_err(|e| e.to_string()))
         {

@@ -161,6 +161,7 @@ pub(crate) async fn schedule(shared: Arc<RunShared>, selected: Vec<bool>) -> Run
                                     needs,
                                     control,
                                     log_tx: None,
+                                    attempts_before: 0,
                                 },
                             )
                             .await

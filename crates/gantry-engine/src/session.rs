@@ -103,13 +103,15 @@ impl RunSession {
     /// is the job's `needs` context from [`crate::gate::gate`]; `control` cancels this
     /// job only. With `log`, the job's lines go there instead of the session's events:
     /// the channel closes once the job's last line is sent, which tells a consumer the
-    /// job's log is complete.
+    /// job's log is complete. `attempts_before` counts earlier attempts of this job (by
+    /// a process that crashed), so this one gets fresh work directories.
     pub async fn run_job(
         &self,
         index: usize,
         needs: Map<String, Value>,
         control: RunControl,
         log: Option<mpsc::Sender<LogLine>>,
+        attempts_before: u32,
     ) -> JobReport {
         if index >= self.shared.plan.jobs.len() {
             return JobReport::not_run(
@@ -125,6 +127,7 @@ impl RunSession {
                 needs,
                 control,
                 log_tx: log,
+                attempts_before,
             },
         )
         .await

@@ -125,6 +125,31 @@
     }
   }
 
+  // Recorded steps (sent with a finished job): status, glyph, exit code, duration.
+  function updateSteps(item, steps) {
+    for (var i = 0; i < steps.length; i++) {
+      var st = steps[i];
+      var li = $('.step[data-step-index="' + st.index + '"]', item);
+      if (!li || !st.result) continue;
+      li.setAttribute("data-status", st.result);
+      var icon = $(".step-icon", li);
+      if (icon) icon.textContent = GLYPHS[st.result] || "";
+      var side = $(".step-side", li);
+      if (!side) continue;
+      var exit = $(".exit", side);
+      if (st.exit_code != null && st.exit_code !== 0) {
+        if (!exit) {
+          exit = document.createElement("span");
+          exit.className = "exit";
+          exit.title = "exit code";
+          side.insertBefore(exit, side.firstChild);
+        }
+        exit.textContent = "exit " + st.exit_code;
+      }
+      setDur($(".dur", side), { text: duration(st.duration_ms), since: null });
+    }
+  }
+
   function updateJob(job) {
     var id = String(job.id);
     var d = jobDuration(job);
@@ -141,6 +166,7 @@
       if (text) text.textContent = job.status;
       setDur($(".job-side .dur", item), d);
     }
+    if (item && job.steps) updateSteps(item, job.steps);
     var log = document.getElementById("log");
     if (log && log.getAttribute("data-job-id") === id) {
       log.setAttribute("data-status", job.status);
@@ -157,6 +183,18 @@
     if (cancel && run.cancel_requested && !FINISHED[status]) {
       var b = $("button", cancel);
       if (b) { b.disabled = true; b.textContent = "Cancelling\u2026"; }
+    }
+    var started = document.getElementById("run-started");
+    if (started && run.started_at && !$("time", started)) {
+      // The page was opened while the run was queued: show when it started, and let
+      // the duration tick from then.
+      started.textContent = "";
+      started.appendChild(timeElement(run.started_at));
+      if (!run.finished_at) {
+        setDur($("#run-duration .dur"), {
+          text: duration(Date.now() - Date.parse(run.started_at)), since: run.started_at
+        });
+      }
     }
     if (!FINISHED[status]) return false;
     if (cancel) cancel.hidden = true;

@@ -97,7 +97,15 @@ async fn decide_and_run(state: &Arc<ServerState>, claimed: &ClaimedJob) -> JobOu
             .await;
     }
     let report = session
-        .run_job(claimed.index, needs, control, Some(log_tx))
+        .run_job(
+            claimed.index,
+            needs,
+            control,
+            Some(log_tx),
+            // Each earlier attempt used up to `retry + 1` work directories.
+            claimed.attempt.saturating_sub(1)
+                * (plan.jobs.get(claimed.index).map_or(0, |j| j.retry) + 1),
+        )
         .await;
     renewer.abort();
     state.running.remove(claimed.job_id);

@@ -1,5 +1,5 @@
-//! Server-sent event streams: a run's live state (`job` and `run` events carrying the
-//! stored JSON of what changed) and a job's log (`line` events, each with the offset to
+//! Server-sent event streams: a run's live state (`job` events carrying the stored job,
+//! with its steps once it finished, and `run` events carrying the run) and a job's log (`line` events, each with the offset to
 //! resume from as its SSE id, then `end`). Each stream is a task that reads the current
 //! state from the store or log files whenever the hub says something changed, so a
 //! reconnecting browser (`Last-Event-ID`) or a lagging one never sees a wrong state.
@@ -74,7 +74,18 @@ pub async fn run_live(
                 return;
             };
             for job in jobs {
-                let v = serde_json::to_value(&job).unwrap_or(Value::Null);
+                // A job event carries the job's recorded steps too, so the page can show
+                // step results the moment the job finishes.
+                let mut v = serde_json::to_value(&job).unwrap_or(Value::Null);
+                if job.status.is_finished()
+                    && let Ok(steps) = state.store.steps_of_job(job.id).await
+                    && let Some(obj) = v.as_object_mut()
+                {
+                    obj.insert(
+                        "steps".into(),
+                        serde_json::to_value(steps).unwrap_or_default(),
+                    );
+                }
                 if last_jobs.get(&job.id) != Some(&v) {
                     let event = Event::default().event("job").data(v.to_string());
                     if tx.send(Ok(event)).await.is_err() {
