@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod control;
+mod cron;
 mod e2e;
 mod git_daemon;
 mod git_repo;

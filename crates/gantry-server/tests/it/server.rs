@@ -66,7 +66,15 @@ pub async fn postgres_database() -> String {
 
 impl TestServer {
     pub async fn start(workspace: &Path, database_url: Option<String>) -> TestServer {
-        let data = tempfile::tempdir().unwrap();
+        Self::start_in(workspace, database_url, tempfile::tempdir().unwrap()).await
+    }
+
+    /// Starts on a data directory the test prepared.
+    pub async fn start_in(
+        workspace: &Path,
+        database_url: Option<String>,
+        data: tempfile::TempDir,
+    ) -> TestServer {
         let shutdown = CancellationToken::new();
         let started = start(
             ServeOptions {
