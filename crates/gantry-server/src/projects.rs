@@ -19,7 +19,7 @@ pub struct ForgeTarget {
 }
 
 /// One project, ready to use.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Project {
     pub name: String,
     /// The URL `git` fetches from (`file://…` for a local repository).
@@ -32,6 +32,44 @@ pub struct Project {
     pub pipelines_dir: String,
     pub webhook_secret: Option<Secret>,
     pub forge: Option<ForgeTarget>,
+}
+
+// By hand: `git_url` may carry credentials (`https://user:token@host/…`).
+impl std::fmt::Debug for Project {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Project")
+            .field("name", &self.name)
+            .field("git_url", &gantry_scm::redact_url(&self.git_url))
+            .field("local_dir", &self.local_dir)
+            .field("branch", &self.branch)
+            .field("poll", &self.poll)
+            .field("pipelines_dir", &self.pipelines_dir)
+            .field("webhook_secret", &self.webhook_secret)
+            .field("forge", &self.forge)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_url_credentials_and_secrets() {
+        let p = Project {
+            name: "web".into(),
+            git_url: "https://ci:s3cr3t-token@git.example.com/team/web.git".into(),
+            local_dir: None,
+            branch: "main".into(),
+            poll: None,
+            pipelines_dir: ".gantry/pipelines".into(),
+            webhook_secret: Some(Secret::new("hook-s3cr3t")),
+            forge: None,
+        };
+        let text = format!("{p:?}");
+        assert!(!text.contains("s3cr3t"), "{text}");
+        assert!(text.contains("git.example.com"), "{text}");
+    }
 }
 
 /// One pipeline file of a project, compiled.
