@@ -40,6 +40,9 @@ pub struct RunOptions {
     pub only: Vec<String>,
     /// Keep each job's work directory after it ends (for debugging).
     pub keep_workdirs: bool,
+    /// When set, `source_dir` is a git repository (bare or not) and the jobs get a
+    /// checkout of this commit of it, not a copy of a working tree (the server's runs).
+    pub source_commit: Option<String>,
 }
 
 /// Interrupts a run: `cancel` stops it (running steps are killed, environments cleaned

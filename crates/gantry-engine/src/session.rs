@@ -50,10 +50,14 @@ impl RunSession {
         let root = options.data_dir.join("runs").join(&options.run_id);
         let source = options.source_dir.clone();
         let root2 = root.clone();
-        let dirs = tokio::task::spawn_blocking(move || RunDirs::open_or_create(&source, &root2))
-            .await
-            .map_err(|e| RunError::Setup(e.to_string()))?
-            .map_err(|e| RunError::Setup(e.to_string()))?;
+        let commit = options.source_commit.clone();
+        let dirs = tokio::task::spawn_blocking(move || match commit {
+            Some(sha) => RunDirs::open_or_create_at(&source, &sha, &root2),
+            None => RunDirs::open_or_create(&source, &root2),
+        })
+        .await
+        .map_err(|e| RunError::Setup(e.to_string()))?
+        .map_err(|e| RunError::Setup(e.to_string()))?;
         let masker = Arc::new(Masker::new(options.secrets.values().map(Secret::expose)));
         let contexts = RunContexts::new(
             &options.git,

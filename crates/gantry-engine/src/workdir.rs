@@ -59,6 +59,20 @@ impl RunDirs {
     /// marker file is written only once the template is complete, so a template half
     /// made when the process died is made again).
     pub fn open_or_create(source: &Path, root: &Path) -> Result<RunDirs, WorkdirError> {
+        Self::reuse_or(root, |_| Self::create(source, root).map(|_| ()))
+    }
+
+    /// Like [`RunDirs::open_or_create`], but the template is commit `sha` of the git
+    /// repository `repo` (bare or not — the server's mirror of a project), checked out
+    /// with two git commands rather than copied from a working tree.
+    pub fn open_or_create_at(repo: &Path, sha: &str, root: &Path) -> Result<RunDirs, WorkdirError> {
+        Self::reuse_or(root, |template| clone_commit(repo, sha, template))
+    }
+
+    fn reuse_or(
+        root: &Path,
+        make: impl FnOnce(&Path) -> Result<(), WorkdirError>,
+    ) -> Result<RunDirs, WorkdirError> {
         let template = root.join("template");
         let marker = root.join("template.done");
         if marker.exists() && template.is_dir() {
@@ -68,10 +82,15 @@ impl RunDirs {
             });
         }
         Self::remove_template(&template);
-        let dirs = Self::create(source, root)?;
+        std::fs::create_dir_all(root)
+            .map_err(|e| WorkdirError(format!("{}: {e}", root.display())))?;
+        make(&template)?;
         std::fs::write(&marker, b"")
             .map_err(|e| WorkdirError(format!("{}: {e}", marker.display())))?;
-        Ok(dirs)
+        Ok(RunDirs {
+            root: root.to_path_buf(),
+            template,
+        })
     }
 
     /// Removes a run's checkout template and the scratch directories made with it.
@@ -146,6 +165,30 @@ fn head_sha(top: &Path) -> Option<String> {
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// A detached checkout of `sha` from `repo`, sharing its objects (no copy of history).
+fn clone_commit(repo: &Path, sha: &str, template: &Path) -> Result<(), WorkdirError> {
+    let empty = template.with_extension("git-template");
+    std::fs::create_dir_all(&empty)
+        .map_err(|e| WorkdirError(format!("{}: {e}", empty.display())))?;
+    let out = Command::new("git")
+        .arg("clone")
+        .args(["--quiet", "--shared", "--no-checkout"])
+        .arg(format!("--template={}", empty.display()))
+        .arg(repo)
+        .arg(template)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .output()
+        .map_err(|e| WorkdirError(format!("cannot run git: {e}")))?;
+    if !out.status.success() {
+        return Err(WorkdirError(format!(
+            "git clone: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    git_ok(template, &["checkout", "--quiet", "--detach", sha])?;
+    Ok(())
 }
 
 fn clone_with_changes(top: &Path, template: &Path) -> Result<(), WorkdirError> {

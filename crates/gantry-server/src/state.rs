@@ -108,30 +108,43 @@ impl ServerState {
             .map_err(|e| e.to_string())
     }
 
-    /// The directory a run's jobs are copied from: a `path:` project's directory, or a
-    /// checkout of the run's commit (made once per run, kept until the run is pruned).
-    pub async fn prepare_source(&self, run: &Run) -> Result<PathBuf, String> {
+    /// Where a run's jobs come from: a `path:` project's directory (its current files),
+    /// or the project's mirror with the run's commit — the engine checks that commit
+    /// out straight from the mirror, which the trigger has just fetched, so starting a
+    /// run costs no second fetch from the remote.
+    pub async fn prepare_source(&self, run: &Run) -> Result<(PathBuf, Option<String>), String> {
         let project = self
             .project(&run.project)
             .ok_or_else(|| format!("project '{}' is no longer in the workspace", run.project))?;
         if let Some(dir) = project.local_dir {
-            return Ok(dir);
+            return Ok((dir, None));
         }
-        let dest = self.data_dir.join("checkouts").join(run.id.to_string());
-        let done = dest.with_extension("done");
-        if done.exists() {
-            return Ok(dest);
+        let mirror = self.mirror_dir(&project.name);
+        // The mirror may lack the commit (a rerun after the branch moved and was
+        // pruned, a run queued before a restart that lost the mirror): fetch it.
+        if self
+            .git
+            .commit_summary(&mirror, &run.git.sha)
+            .await
+            .is_err()
+        {
+            self.git
+                .update_mirror(&mirror, &project.git_url)
+                .await
+                .map_err(|e| format!("fetching {}: {e}", project.name))?;
+            if self
+                .git
+                .commit_summary(&mirror, &run.git.sha)
+                .await
+                .is_err()
+            {
+                self.git
+                    .fetch(&mirror, &project.git_url, &run.git.sha)
+                    .await
+                    .map_err(|e| format!("fetching {}: {e}", run.git.sha))?;
+            }
         }
-        // A checkout left half-made by a crash is made again from scratch.
-        let _ = tokio::fs::remove_dir_all(&dest).await;
-        self.git
-            .checkout_at(&project.git_url, &run.git.sha, &dest)
-            .await
-            .map_err(|e| format!("checking out {}: {e}", run.git.sha))?;
-        tokio::fs::write(&done, b"")
-            .await
-            .map_err(|e| format!("{}: {e}", done.display()))?;
-        Ok(dest)
+        Ok((mirror, Some(run.git.sha.clone())))
     }
 
     /// The commit at the tip of `branch` of `project` (for a `path:` project: the
@@ -186,9 +199,6 @@ impl ServerState {
     /// A run reached its final status: tell live viewers and the forge.
     pub async fn run_finished(&self, run: RunId, status: RunStatus) {
         self.hub.publish(Change::Run(run));
-        let checkout = self.data_dir.join("checkouts").join(run.to_string());
-        let _ = tokio::fs::remove_dir_all(&checkout).await;
-        let _ = tokio::fs::remove_file(checkout.with_extension("done")).await;
         crate::status::report_run(self, run, Some(status)).await;
     }
 }

@@ -85,10 +85,16 @@ pub async fn run(state: Arc<ServerState>, shutdown: tokio_util::sync::Cancellati
     let mut changes = state.hub.subscribe();
     let mut tasks: JoinSet<()> = JoinSet::new();
     let mut expiry_check = tokio::time::interval(Duration::from_secs(5));
+    // A backstop for claims: on PostgreSQL a claim may skip jobs another transaction
+    // holds at that instant, and nothing else would ask again.
+    let mut claim_tick = tokio::time::interval(Duration::from_secs(1));
+    // Claim only when something may have become ready (a run queued, a job finished),
+    // not on every notice: log notices arrive many times a second.
+    let mut claim = true;
     loop {
-        // Claim as many ready jobs as there are free slots.
         let free = state.parallelism.saturating_sub(tasks.len());
-        if free > 0 {
+        if claim && free > 0 {
+            claim = false;
             match state.store.claim_jobs(OWNER, free, LEASE).await {
                 Ok(claimed) => {
                     for c in claimed {
@@ -102,19 +108,24 @@ pub async fn run(state: Arc<ServerState>, shutdown: tokio_util::sync::Cancellati
         }
         tokio::select! {
             _ = shutdown.cancelled() => break,
-            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => claim = true,
             change = changes.recv() => match change {
                 Ok(Change::Cancel(run)) => { state.running.cancel_run(run); }
-                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Ok(Change::Enqueued) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => claim = true,
+                Ok(_) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
             },
+            _ = claim_tick.tick() => claim = true,
             _ = expiry_check.tick() => {
                 // Jobs whose owner stopped renewing (another server process that died,
                 // later agents) are queued again or failed.
                 match state.store.requeue_expired_leases(jiff::Timestamp::now()).await {
-                    Ok(r) => for (run, _) in r.settled_runs {
-                        state.hub.publish(Change::Run(run));
-                    },
+                    Ok(r) => {
+                        claim |= !r.requeued.is_empty();
+                        for (run, _) in r.settled_runs {
+                            state.hub.publish(Change::Run(run));
+                        }
+                    }
                     Err(e) => tracing::error!("requeueing expired leases failed: {e}"),
                 }
             }

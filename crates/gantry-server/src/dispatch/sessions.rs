@@ -37,7 +37,7 @@ impl Sessions {
             .await
             .map_err(|e| format!("reading the run's plan: {e}"))?
             .ok_or_else(|| format!("run {} has no plan", run.id))?;
-        let source_dir = state.prepare_source(run).await?;
+        let (source_dir, source_commit) = state.prepare_source(run).await?;
         let options = RunOptions {
             run_id: run.id.to_string(),
             run_number: u64::try_from(run.number).unwrap_or(0),
@@ -56,6 +56,7 @@ impl Sessions {
             secrets: Default::default(),
             only: Vec::new(),
             keep_workdirs: false,
+            source_commit,
         };
         // Progress events are not needed here: state changes go through the store and
         // each job's log has its own channel. Drain them so the engine never blocks.

@@ -15,8 +15,10 @@ use tokio_util::sync::CancellationToken;
 use super::enqueue::{TriggerRequest, start_runs};
 use crate::state::ServerState;
 
-/// How often each project's pipelines are re-read for schedules.
-const REFRESH: Duration = Duration::from_secs(60);
+/// How often each project's pipelines are re-read for schedules (each read lists the
+/// remote and may fetch: not something to do every minute for every project). A reload
+/// of the workspace re-reads at once.
+const REFRESH: Duration = Duration::from_secs(300);
 
 /// One schedule of one pipeline.
 #[derive(Debug, Clone)]
@@ -107,13 +109,17 @@ pub async fn run(state: Arc<ServerState>, shutdown: CancellationToken) {
     let mut fired = load(&path).await;
     let mut entries = Vec::new();
     let mut refreshed: Option<Instant> = None;
+    let mut seen_projects = state.projects();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
-        if refreshed.is_none_or(|t| t.elapsed() >= REFRESH) {
+        let projects = state.projects();
+        let reloaded = !Arc::ptr_eq(&projects, &seen_projects);
+        seen_projects = projects;
+        if reloaded || refreshed.is_none_or(|t| t.elapsed() >= REFRESH) {
             entries = collect(&state).await;
             refreshed = Some(Instant::now());
         }

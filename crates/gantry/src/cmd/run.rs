@@ -197,6 +197,7 @@ pub fn main(args: RunArgs) -> anyhow::Result<ExitCode> {
         secrets,
         only: args.jobs.clone(),
         keep_workdirs: args.keep_workdirs,
+        source_commit: None,
     };
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
