@@ -60,7 +60,13 @@ impl TestJob {
 
     /// Under Cargo's target tmp dir, which is not below /tmp.
     pub fn outside_tmp() -> Self {
-        let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        // The sandbox hides /tmp and /var/tmp behind private tmpfs mounts, so a checkout
+        // that itself lives under one of them needs a base elsewhere ($HOME).
+        let mut base = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        if base.starts_with("/tmp") || base.starts_with("/var/tmp") {
+            let home = std::env::var_os("HOME").expect("HOME");
+            base = PathBuf::from(home).join(".cache/gantry-engine-tests");
+        }
         std::fs::create_dir_all(&base).expect("target tmp dir");
         Self::in_dir(tempfile::tempdir_in(base).expect("temp dir"))
     }
