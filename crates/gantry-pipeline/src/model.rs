@@ -69,6 +69,8 @@ pub struct Job {
     pub env: Vec<EnvVar>,
     pub cache: Vec<Cache>,
     pub artifacts: Vec<Text>,
+    /// `runs_on`: labels an agent must all have to run the job.
+    pub runs_on: Vec<Text>,
     pub outputs: Vec<Output>,
     pub steps: Vec<Step>,
     pub deploy: Option<Deploy>,
@@ -95,6 +97,7 @@ impl Job {
             env: Vec::new(),
             cache: Vec::new(),
             artifacts: Vec::new(),
+            runs_on: Vec::new(),
             outputs: Vec::new(),
             steps: Vec::new(),
             deploy: None,

@@ -90,6 +90,10 @@ pub struct PlannedJob {
     pub outputs: IndexMap<String, String>,
     pub steps: Vec<PlannedStep>,
     pub deploy: Option<DeploySpec>,
+    /// `runs_on`: labels an agent must all have to run this job, sorted and without
+    /// duplicates. Empty: the workspace decides (the server's own pool or any agent).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runs_on: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -186,6 +186,12 @@ fn planned_job(
             })
             .collect(),
         artifacts: job.artifacts.iter().map(|a| a.value.clone()).collect(),
+        runs_on: {
+            let mut labels: Vec<String> = job.runs_on.iter().map(|l| l.value.clone()).collect();
+            labels.sort();
+            labels.dedup();
+            labels
+        },
         outputs: job
             .outputs
             .iter()

@@ -28,6 +28,7 @@ pub const JOB_KEYS: &[&str] = &[
     "outputs",
     "steps",
     "deploy",
+    "runs_on",
 ];
 const EXECUTORS: &[&str] = &["host", "sandbox", "docker"];
 const SERVICE_KEYS: &[&str] = &["image", "env", "command"];
@@ -54,8 +55,8 @@ fn job_hint(key: &str) -> Option<String> {
     Some(
         match key {
             "run" | "script" => "commands go in steps: `steps: [{ run: make }]`",
-            "runs-on" | "runs_on" | "tags" => {
-                "choose where a job runs with `executor: host | sandbox | docker`"
+            "runs-on" | "tags" => {
+                "did you mean 'runs_on'? e.g. `runs_on: [linux, docker]` picks agents with both labels"
             }
             "container" => "use `executor: docker` with `image: <image>`",
             "uses" => "Gantry has no actions; write the commands in a step's `run`",
@@ -126,6 +127,7 @@ fn job(cx: &mut Cx, id: Spanned<String>, node: &Node) -> Job {
             "outputs" => job.outputs = outputs(cx, value, &what),
             "steps" => job.steps = steps(cx, value, jid),
             "deploy" => job.deploy = deploy(cx, value, jid),
+            "runs_on" => job.runs_on = labels(cx, value, &what),
             _ => {}
         }
     }
@@ -416,4 +418,28 @@ fn deploy(cx: &mut Cx, node: &Node, jid: &str) -> Option<Deploy> {
         environment: environment?,
         version,
     })
+}
+
+/// `runs_on`: one label or a list; labels are lowercase letters, digits, `-`, `_`, `.`
+/// and `:` (what agents may declare), so a typo cannot silently match no agent.
+fn labels(cx: &mut Cx, node: &Node, what: &str) -> Vec<crate::model::Text> {
+    let labels = cx.texts(node, "a label or a list of labels", what);
+    labels
+        .into_iter()
+        .filter(|label| {
+            let ok = label.value.len() <= 64
+                && label.value.chars().all(|c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.:".contains(c)
+                });
+            if !ok {
+                let diag = cx
+                    .error(label.span, format!("'{}' is not a valid agent label", label.value))
+                    .with_help(
+                        "labels are up to 64 lowercase letters, digits, '-', '_', '.' or ':'",
+                    );
+                cx.push(diag);
+            }
+            ok
+        })
+        .collect()
 }

@@ -362,3 +362,18 @@ fn windows_line_endings_and_a_byte_order_mark() {
     );
     assert_eq!(plan.jobs[0].steps[0].run, "one\ntwo\n");
 }
+
+#[test]
+fn runs_on_labels_are_sorted_deduplicated_and_one_label_may_be_a_string() {
+    let plan = plan_of(
+        "jobs:\n  a:\n    runs_on: [linux, gpu, linux]\n    steps: [make]\n  b:\n    runs_on: arm64\n    steps: [make]\n  c:\n    steps: [make]\n",
+    );
+    let labels: Vec<Vec<String>> = plan.jobs.iter().map(|j| j.runs_on.clone()).collect();
+    assert_eq!(
+        labels,
+        [vec!["gpu".to_string(), "linux".to_string()], vec!["arm64".to_string()], vec![]]
+    );
+    // Jobs without runs_on serialise as before (the stored plans of older runs match).
+    let json = serde_json::to_value(&plan.jobs[2]).unwrap();
+    assert!(json.get("runs_on").is_none());
+}
