@@ -1,7 +1,7 @@
 //! Gantry's persistence: runs, jobs and steps, the run queue (claims with leases and
-//! fencing tokens), webhook deliveries, API tokens, users and sessions, and the
-//! append-only event log — behind the `Store` trait, on SQLite (a file, the default) or
-//! PostgreSQL (for scale-out).
+//! fencing tokens, routed by `runs_on` labels), agents, webhook deliveries, API tokens,
+//! users and sessions, and the append-only event log — behind the `Store` trait, on
+//! SQLite (a file, the default) or PostgreSQL (for scale-out).
 //!
 //! Only this crate knows SQL. Callers get plain structs and `StoreError`, never a driver
 //! type, and do not know which backend they talk to:
@@ -17,6 +17,7 @@
 //! in the same transaction (see `model::kinds`); views read the event log.
 #![forbid(unsafe_code)]
 
+mod agents;
 mod auth;
 mod db;
 mod error;

@@ -1,5 +1,6 @@
 //! The reads behind the API and the UI: runs (one, by number, filtered pages), jobs,
-//! steps, events and the queue's gauges. Each maps rows to the plain model structs.
+//! steps, events and the queue's gauges (also per route, and what one owner is running).
+//! Each maps rows to the plain model structs.
 
 use indexmap::IndexMap;
 
@@ -7,7 +8,8 @@ use gantry_pipeline::Plan;
 
 use crate::db::{Db, Result, Row, Sql};
 use crate::error::StoreError;
-use crate::model::{Event, EventFilter, GitFacts, Job, Run, RunFilter, Step};
+use crate::model::{Event, EventFilter, GitFacts, Job, QueueView, Run, RunFilter, Step};
+use crate::queue::route;
 use crate::types::{EventId, JobId, RunId, RunStatus};
 
 const RUN_COLS: &str = "id, project, pipeline, number, status, trigger_kind, git_sha, git_branch, git_tag, \
@@ -15,7 +17,8 @@ const RUN_COLS: &str = "id, project, pipeline, number, status, trigger_kind, git
      rerun_of, actor, created_at, started_at, finished_at";
 
 const JOB_COLS: &str = "id, run_id, plan_index, job_key, job_id, name, needs, status, attempt, max_retry, \
-     continue_on_error, reason, outputs, owner, fencing_token, lease_expires_at, queued_at, started_at, finished_at";
+     continue_on_error, runs_on, reason, outputs, owner, fencing_token, lease_expires_at, queued_at, started_at, \
+     finished_at";
 
 const EVENT_COLS: &str = "id, at, kind, project, run_id, job_id, actor, data";
 
@@ -66,6 +69,7 @@ fn job_from(r: &Row) -> Result<Job> {
         attempt: r.unsigned("attempt")?,
         max_retry: r.unsigned("max_retry")?,
         continue_on_error: r.bool("continue_on_error")?,
+        runs_on: route::key_labels(&r.text("runs_on")?),
         reason: r.opt_text("reason")?,
         outputs: r.json_text::<IndexMap<String, String>>("outputs")?,
         owner: r.opt_text("owner")?,
@@ -239,6 +243,41 @@ pub(crate) async fn queue_depth(db: &Db) -> Result<u64> {
     ))
     .await?
     .unsigned("n")
+}
+
+/// Queued jobs per `runs_on` key, biggest group first (then by labels, for a stable order).
+pub(crate) async fn queue_by_route(db: &Db) -> Result<Vec<QueueView>> {
+    let rows = db
+        .fetch_all(Sql::new(
+            "SELECT runs_on, COUNT(*) AS n, MIN(queued_at) AS oldest FROM jobs \
+             WHERE status = 'queued' GROUP BY runs_on",
+        ))
+        .await?;
+    let mut views = rows
+        .iter()
+        .map(|r| {
+            Ok(QueueView {
+                runs_on: route::key_labels(&r.text("runs_on")?),
+                queued: r.unsigned("n")?,
+                oldest_queued_at: r.opt_timestamp("oldest")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    views.sort_by(|a, b| {
+        b.queued
+            .cmp(&a.queued)
+            .then_with(|| a.runs_on.cmp(&b.runs_on))
+    });
+    Ok(views)
+}
+
+/// The jobs `owner` is running, oldest claim first.
+pub(crate) async fn running_jobs_of(db: &Db, owner: &str) -> Result<Vec<Job>> {
+    let sql = Sql::assembled(format!(
+        "SELECT {JOB_COLS} FROM jobs WHERE status = 'running' AND owner = $1 ORDER BY started_at, id"
+    ))
+    .bind(owner);
+    db.fetch_all(sql).await?.iter().map(job_from).collect()
 }
 
 /// Every run status with its count, zeros included (handy for gauges).

@@ -13,16 +13,16 @@ use crate::auth::{crypto, sessions, tokens, users};
 use crate::db::{Db, Sql};
 use crate::error::StoreError;
 use crate::model::{
-    CancelledRun, ClaimedJob, CreatedSession, CreatedToken, Enqueued, Event, EventFilter,
-    FinishedJob, Job, JobOutcome, LeaseStatus, NewDelivery, NewEvent, NewRun, NewToken, NewUser,
-    Recovery, Run, RunFilter, Session, Step, TokenInfo, User,
+    Agent, AgentRegistration, CancelledRun, ClaimedJob, CreatedSession, CreatedToken, Enqueued,
+    Event, EventFilter, FinishedJob, Job, JobOutcome, LeaseStatus, NewDelivery, NewEvent, NewRun,
+    NewToken, NewUser, QueueView, Recovery, Route, Run, RunFilter, Session, Step, TokenInfo, User,
 };
 use crate::queue::recover::{self, Lost};
 use crate::queue::{cancel, claim, enqueue, finish};
 use crate::store::Store;
 use crate::time::{duration_ms, to_ms};
 use crate::types::{JobId, RunId, RunStatus, TokenId, UserId};
-use crate::{log, reads};
+use crate::{agents, log, reads};
 
 const MAX_ATTEMPTS: u32 = 5;
 
@@ -131,9 +131,20 @@ impl Store for SqlStore {
         limit: usize,
         lease: Duration,
     ) -> Result<Vec<ClaimedJob>, StoreError> {
+        self.claim_jobs_routed(owner, &Route::unlabeled(), limit, lease)
+            .await
+    }
+
+    async fn claim_jobs_routed(
+        &self,
+        owner: &str,
+        route: &Route,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<ClaimedJob>, StoreError> {
         let lease = duration_ms(lease);
         write_tx!(self.db, |tx| claim::claim_jobs(
-            &mut tx, owner, limit, lease
+            &mut tx, owner, route, limit, lease
         )
         .await?)
     }
@@ -244,6 +255,32 @@ impl Store for SqlStore {
 
     async fn runs_by_status(&self) -> Result<Vec<(RunStatus, u64)>, StoreError> {
         reads::runs_by_status(&self.db).await
+    }
+
+    async fn queue_by_route(&self) -> Result<Vec<QueueView>, StoreError> {
+        reads::queue_by_route(&self.db).await
+    }
+
+    async fn running_jobs_of(&self, owner: &str) -> Result<Vec<Job>, StoreError> {
+        reads::running_jobs_of(&self.db, owner).await
+    }
+
+    async fn register_agent(&self, reg: AgentRegistration) -> Result<Agent, StoreError> {
+        let reg = agents::check_registration(&reg)?;
+        write_tx!(self.db, |tx| agents::register_agent(&mut tx, &reg).await?)
+    }
+
+    async fn agent_seen(&self, name: &str, draining: bool) -> Result<(), StoreError> {
+        write_tx!(self.db, |tx| agents::agent_seen(&mut tx, name, draining)
+            .await?)
+    }
+
+    async fn list_agents(&self) -> Result<Vec<Agent>, StoreError> {
+        agents::list_agents(&self.db).await
+    }
+
+    async fn get_agent(&self, name: &str) -> Result<Option<Agent>, StoreError> {
+        agents::get_agent(&self.db, name).await
     }
 
     async fn append_event(&self, event: NewEvent) -> Result<(), StoreError> {

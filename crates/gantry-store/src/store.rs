@@ -12,9 +12,9 @@ use gantry_pipeline::Plan;
 
 use crate::error::StoreError;
 use crate::model::{
-    CancelledRun, ClaimedJob, CreatedSession, CreatedToken, Enqueued, Event, EventFilter,
-    FinishedJob, Job, JobOutcome, LeaseStatus, NewDelivery, NewEvent, NewRun, NewToken, NewUser,
-    Recovery, Run, RunFilter, Session, Step, TokenInfo, User,
+    Agent, AgentRegistration, CancelledRun, ClaimedJob, CreatedSession, CreatedToken, Enqueued,
+    Event, EventFilter, FinishedJob, Job, JobOutcome, LeaseStatus, NewDelivery, NewEvent, NewRun,
+    NewToken, NewUser, QueueView, Recovery, Route, Run, RunFilter, Session, Step, TokenInfo, User,
 };
 use crate::types::{JobId, RunId, RunStatus, TokenId, UserId};
 
@@ -38,8 +38,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// is held until they finish.
     async fn enqueue_run(&self, run: NewRun) -> Result<Enqueued, StoreError>;
 
-    /// Atomically moves up to `limit` queued jobs (oldest first) to running for `owner`,
-    /// with a new fencing token and a lease of `lease`; marks their runs running. On
+    /// Atomically moves up to `limit` queued jobs without `runs_on` (oldest first) to
+    /// running for `owner`, with a new fencing token and a lease of `lease`; marks their
+    /// runs running. The same as `claim_jobs_routed` with `Route::unlabeled()`: the
+    /// server's own pool has no labels, so it never takes a job that asks for some. On
     /// PostgreSQL jobs whose run another transaction is changing at that instant are
     /// skipped, so a claim may return fewer jobs than are queued: claim again shortly.
     /// Whether a claimed job runs or is skipped (`if:`, failed needs) is the caller's
@@ -47,6 +49,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn claim_jobs(
         &self,
         owner: &str,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<ClaimedJob>, StoreError>;
+
+    /// `claim_jobs` for the queued jobs `route` accepts (see `Route`), oldest first: a
+    /// claimer finds its jobs however many older jobs of other routes wait. Agents claim
+    /// as `agent_owner(name)`.
+    async fn claim_jobs_routed(
+        &self,
+        owner: &str,
+        route: &Route,
         limit: usize,
         lease: Duration,
     ) -> Result<Vec<ClaimedJob>, StoreError>;
@@ -88,8 +101,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<Enqueued, StoreError>;
 
     /// After a crash: every job still running for `owner` is queued again (attempt + 1)
-    /// while `attempt <= max_retry`, else failed with "server restarted" (cancelled if
-    /// its run was being cancelled); runs left with nothing unfinished are settled.
+    /// while `attempt <= max_retry`, else failed with "server restarted" ("agent
+    /// restarted" for an `agent:` owner; cancelled if its run was being cancelled); runs
+    /// left with nothing unfinished are settled.
     async fn recover_after_restart(&self, owner: &str) -> Result<Recovery, StoreError>;
 
     /// The same for running jobs whose lease ended before `now` ("lease expired").
@@ -117,6 +131,28 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn queue_depth(&self) -> Result<u64, StoreError>;
     /// Every run status with its count (zeros included).
     async fn runs_by_status(&self) -> Result<Vec<(RunStatus, u64)>, StoreError>;
+    /// Queued jobs grouped by their `runs_on` set, biggest group first.
+    async fn queue_by_route(&self) -> Result<Vec<QueueView>, StoreError>;
+    /// Jobs currently running for `owner` (any owner string), oldest claim first.
+    async fn running_jobs_of(&self, owner: &str) -> Result<Vec<Job>, StoreError>;
+
+    // ---- agents --------------------------------------------------------------------
+
+    /// Inserts or updates the agent by name (version, labels, executors and capacity;
+    /// draining cleared, last seen now) and appends `agent.registered`. A name is bound to
+    /// the token that first registered it: another token gets `Conflict` naming the agent,
+    /// unless the bound token is revoked or expired, when the new token takes the name
+    /// over. Labels and executors are stored sorted and deduplicated. `Invalid` for a bad
+    /// name (1-128 letters, digits, '.', '_', '-'), label (the `runs_on` alphabet) or
+    /// executor, capacity 0, or a revoked or expired `token_id`; `NotFound` for an unknown
+    /// one.
+    async fn register_agent(&self, reg: AgentRegistration) -> Result<Agent, StoreError>;
+    /// A heartbeat: last seen now, and whether the agent is draining. Appends no event
+    /// (it comes every few seconds). `NotFound` for an unknown agent.
+    async fn agent_seen(&self, name: &str, draining: bool) -> Result<(), StoreError>;
+    /// Every agent, by name.
+    async fn list_agents(&self) -> Result<Vec<Agent>, StoreError>;
+    async fn get_agent(&self, name: &str) -> Result<Option<Agent>, StoreError>;
 
     // ---- event log and webhooks ----------------------------------------------------
 

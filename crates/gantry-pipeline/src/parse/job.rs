@@ -428,12 +428,16 @@ fn labels(cx: &mut Cx, node: &Node, what: &str) -> Vec<crate::model::Text> {
         .into_iter()
         .filter(|label| {
             let ok = label.value.len() <= 64
-                && label.value.chars().all(|c| {
-                    c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.:".contains(c)
-                });
+                && label
+                    .value
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.:".contains(c));
             if !ok {
                 let diag = cx
-                    .error(label.span, format!("'{}' is not a valid agent label", label.value))
+                    .error(
+                        label.span,
+                        format!("'{}' is not a valid agent label", label.value),
+                    )
                     .with_help(
                         "labels are up to 64 lowercase letters, digits, '-', '_', '.' or ':'",
                     );

@@ -371,7 +371,11 @@ fn runs_on_labels_are_sorted_deduplicated_and_one_label_may_be_a_string() {
     let labels: Vec<Vec<String>> = plan.jobs.iter().map(|j| j.runs_on.clone()).collect();
     assert_eq!(
         labels,
-        [vec!["gpu".to_string(), "linux".to_string()], vec!["arm64".to_string()], vec![]]
+        [
+            vec!["gpu".to_string(), "linux".to_string()],
+            vec!["arm64".to_string()],
+            vec![]
+        ]
     );
     // Jobs without runs_on serialise as before (the stored plans of older runs match).
     let json = serde_json::to_value(&plan.jobs[2]).unwrap();

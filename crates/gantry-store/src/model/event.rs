@@ -46,6 +46,9 @@ pub mod kinds {
     /// A browser session began or ended (data: username).
     pub const SESSION_CREATED: &str = "session.created";
     pub const SESSION_DELETED: &str = "session.deleted";
+    /// An agent registered or re-registered (data: name, version, labels, executors,
+    /// capacity, token_id). Heartbeats append nothing.
+    pub const AGENT_REGISTERED: &str = "agent.registered";
 }
 
 /// A stored event.

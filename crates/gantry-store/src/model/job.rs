@@ -26,6 +26,9 @@ pub struct Job {
     /// How many times a lost job may be queued again (`PlannedJob::retry`).
     pub max_retry: u32,
     pub continue_on_error: bool,
+    /// Labels its claimer must all have (`PlannedJob::runs_on`: sorted, no duplicates);
+    /// empty when any claimer that takes unlabeled jobs may run it.
+    pub runs_on: Vec<String>,
     pub reason: Option<String>,
     pub outputs: IndexMap<String, String>,
     /// Who holds (or last held) the job: the server or an agent.

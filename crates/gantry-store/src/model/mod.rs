@@ -2,11 +2,13 @@
 //! API. Secrets (token values, session ids, passwords) are `gantry_core::Secret`, whose
 //! `Debug` shows `***`.
 
+mod agent;
 mod auth;
 mod event;
 mod job;
 mod run;
 
+pub use agent::{Agent, AgentRegistration, QueueView, Route, agent_owner};
 pub use auth::{CreatedSession, CreatedToken, NewToken, NewUser, Session, TokenInfo, User};
 pub use event::{Event, EventFilter, NewDelivery, NewEvent, kinds};
 pub use job::{ClaimedJob, FinishedJob, Job, JobOutcome, LeaseStatus, Recovery, Step, StepRecord};

@@ -1,33 +1,19 @@
-//! Claiming queued jobs (oldest first) for an owner with a lease and a new fencing token,
-//! and extending that lease. Two claimers never get the same job: on SQLite the claim is
-//! one statement inside the single writer's transaction; on PostgreSQL the candidate rows
-//! are locked with `SKIP LOCKED`, so concurrent claimers take different jobs and never wait.
+//! Claiming queued jobs (oldest first, of the routes the claimer takes; see `route.rs`)
+//! for an owner with a lease and a new fencing token, and extending that lease. Two
+//! claimers never get the same job: on SQLite the claim is one statement inside the single
+//! writer's transaction; on PostgreSQL the candidate rows are locked with `SKIP LOCKED`, so
+//! concurrent claimers take different jobs and never wait.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
 
-use crate::db::{Backend, Result, Sql, Tx};
+use super::route;
+use crate::db::{Result, Sql, Tx};
 use crate::error::StoreError;
-use crate::model::{ClaimedJob, LeaseStatus, NewEvent, kinds};
+use crate::model::{ClaimedJob, LeaseStatus, NewEvent, Route, kinds};
 use crate::time::from_ms;
 use crate::types::{JobId, RunId};
-
-const CLAIM_SQLITE: &str = "UPDATE jobs SET status = 'running', owner = $1, fencing_token = fencing_token + 1, \
-     lease_expires_at = $2, started_at = $3 \
-     WHERE id IN (SELECT id FROM jobs WHERE status = 'queued' ORDER BY id LIMIT $4) \
-     RETURNING id, run_id, plan_index, job_key, name, attempt, fencing_token";
-
-// The run row is locked too (the lock order every other change uses is run, then jobs);
-// a job whose run another transaction is changing is skipped until the next claim.
-const CLAIM_POSTGRES: &str = "WITH picked AS ( \
-       SELECT j.id FROM jobs j JOIN runs r ON r.id = j.run_id \
-       WHERE j.status = 'queued' ORDER BY j.id LIMIT $4 \
-       FOR UPDATE OF j, r SKIP LOCKED) \
-     UPDATE jobs SET status = 'running', owner = $1, fencing_token = jobs.fencing_token + 1, \
-       lease_expires_at = $2, started_at = $3 \
-     FROM picked WHERE jobs.id = picked.id AND jobs.status = 'queued' \
-     RETURNING jobs.id, jobs.run_id, jobs.plan_index, jobs.job_key, jobs.name, jobs.attempt, jobs.fencing_token";
 
 struct Claimed {
     id: JobId,
@@ -42,6 +28,7 @@ struct Claimed {
 pub(crate) async fn claim_jobs(
     tx: &mut Tx,
     owner: &str,
+    route: &Route,
     limit: usize,
     lease_ms: i64,
 ) -> Result<Vec<ClaimedJob>> {
@@ -51,16 +38,15 @@ pub(crate) async fn claim_jobs(
     if limit == 0 {
         return Ok(Vec::new());
     }
+    let keys = route::keys_to_claim(tx, route, limit).await?;
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
     let now = tx.now();
     let until = now.saturating_add(lease_ms);
-    let sql = match tx.backend() {
-        Backend::Sqlite => CLAIM_SQLITE,
-        Backend::Postgres => CLAIM_POSTGRES,
-    };
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let rows = tx
-        .fetch_all(Sql::new(sql).bind(owner).bind(until).bind(now).bind(limit))
-        .await?;
+    let sql = route::claim_sql(tx.backend(), &keys, owner, until, now, limit);
+    let rows = tx.fetch_all(sql).await?;
     let mut claimed = rows
         .iter()
         .map(|r| {

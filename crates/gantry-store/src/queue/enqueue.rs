@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use gantry_pipeline::Plan;
 
-use super::{RunHead, cancel, lock_run, promote, run_head, settle};
+use super::{RunHead, cancel, lock_run, promote, route, run_head, settle};
 use crate::db::{Result, Sql, Tx};
 use crate::error::StoreError;
 use crate::model::{ConcurrencyGroup, Enqueued, GitFacts, NewEvent, NewRun, kinds};
@@ -23,6 +23,8 @@ pub(crate) struct JobSpec {
     pub needs: Vec<usize>,
     pub max_retry: u32,
     pub continue_on_error: bool,
+    /// The `runs_on` labels as stored (see `route::runs_on_key`).
+    pub runs_on: String,
 }
 
 /// Everything a new run row is made from, whether enqueued or rerun.
@@ -70,6 +72,7 @@ pub(crate) fn job_specs(plan: &Plan) -> Result<Vec<JobSpec>> {
                 needs: job.needs_index.clone(),
                 max_retry: job.retry,
                 continue_on_error: job.continue_on_error,
+                runs_on: route::runs_on_key(&job.key, &job.runs_on)?,
             })
         })
         .collect()
@@ -276,8 +279,8 @@ async fn insert_jobs(tx: &mut Tx, run_id: RunId, spec: &RunSpec<'_>, now: i64) -
         tx.execute(
                 Sql::new(
                     "INSERT INTO jobs (run_id, plan_index, job_key, job_id, name, needs, status, attempt, max_retry, \
-                     continue_on_error, reason, outputs, finished_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10, $11, $12)",
+                     continue_on_error, reason, outputs, finished_at, runs_on) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10, $11, $12, $13)",
                 )
                 .bind(run_id)
                 .bind(plan_index)
@@ -290,7 +293,8 @@ async fn insert_jobs(tx: &mut Tx, run_id: RunId, spec: &RunSpec<'_>, now: i64) -
                 .bind(job.continue_on_error)
                 .bind(kept.and(kept_reason.clone()))
                 .bind(outputs)
-                .bind(kept.map(|_| now)),
+                .bind(kept.map(|_| now))
+                .bind(&job.runs_on),
             )
             .await?;
     }
@@ -401,6 +405,7 @@ mod tests {
             needs: needs.to_vec(),
             max_retry: 0,
             continue_on_error: false,
+            runs_on: String::new(),
         }
     }
 

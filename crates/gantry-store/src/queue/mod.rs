@@ -12,6 +12,7 @@ pub(crate) mod claim;
 pub(crate) mod enqueue;
 pub(crate) mod finish;
 pub(crate) mod recover;
+pub(crate) mod route;
 
 use std::collections::HashMap;
 

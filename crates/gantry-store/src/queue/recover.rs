@@ -12,16 +12,23 @@ use crate::types::{JobId, JobStatus, RunId};
 /// Which running jobs count as lost.
 #[derive(Debug, Clone)]
 pub(crate) enum Lost {
-    /// Held by this owner (the restarted server's own name).
+    /// Held by this owner (the restarted server's own name, or `agent:<name>` when an
+    /// agent registers again).
     Owner(String),
     /// Their lease ended before this instant (UTC milliseconds).
     LeaseEndedBefore(i64),
 }
 
 impl Lost {
-    fn reason(&self) -> &'static str {
+    /// Why a job held by `holder` was lost.
+    fn reason(&self, holder: Option<&str>) -> &'static str {
+        let agent = holder.is_some_and(|h| h.starts_with("agent:"));
         match self {
+            // An agent's jobs are recovered when its new process registers.
+            Lost::Owner(_) if agent => "agent restarted",
             Lost::Owner(_) => "server restarted",
+            // An agent that stops renewing is dead or cut off: say so, not just how.
+            Lost::LeaseEndedBefore(_) if agent => "agent lost (its lease expired)",
             Lost::LeaseEndedBefore(_) => "lease expired",
         }
     }
@@ -70,7 +77,6 @@ pub(crate) async fn recover_run(
     out: &mut Recovery,
 ) -> Result<()> {
     let head = lock_run(tx, run).await?;
-    let reason = lost.reason();
     let now = tx.now();
     for job in jobs {
         let Some(row) = tx
@@ -93,6 +99,7 @@ pub(crate) async fn recover_run(
                     row.opt_i64("lease_expires_at")?.is_some_and(|l| l < *t)
                 }
             };
+        let reason = lost.reason(row.opt_text("owner")?.as_deref());
         if !still_lost {
             continue;
         }

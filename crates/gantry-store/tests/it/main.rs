@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod agents;
 mod auth;
 mod concurrency;
 mod control;

@@ -1,0 +1,27 @@
+-- Agents (issue 4): where each job may run, and the machines that run jobs. The SQLite
+-- migration (migrations/sqlite/0002_agents.sql) makes the same change.
+
+-- The labels a job's claimer must have (`runs_on` in the plan), as a canonical key:
+-- sorted, deduplicated, joined by ','; '' when the job has no preference. Claims look up
+-- queued jobs by key, so jobs of one route never wait behind older jobs of another.
+-- Collation "C": keys are compared byte by byte (as on SQLite), which is also cheapest.
+ALTER TABLE jobs ADD COLUMN runs_on TEXT COLLATE "C" NOT NULL DEFAULT '';
+-- Replaces jobs_queued: every claim now asks for the oldest queued jobs of given keys,
+-- and counting queued jobs works from this index just as well.
+DROP INDEX jobs_queued;
+CREATE INDEX jobs_queued_route ON jobs (runs_on, id) WHERE status = 'queued';
+
+CREATE TABLE agents (
+    name          TEXT    PRIMARY KEY,
+    version       TEXT    NOT NULL,
+    -- JSON arrays of strings, sorted and deduplicated.
+    labels        TEXT    NOT NULL,
+    executors     TEXT    NOT NULL,
+    capacity      BIGINT  NOT NULL,
+    -- The token that registered the name; another token may take the name over only
+    -- once this one is revoked or expired.
+    token_id      BIGINT  NOT NULL REFERENCES api_tokens (id),
+    registered_at BIGINT  NOT NULL,
+    last_seen_at  BIGINT  NOT NULL,
+    draining      BOOLEAN NOT NULL DEFAULT FALSE
+);
