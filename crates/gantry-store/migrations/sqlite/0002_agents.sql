@@ -24,3 +24,7 @@ CREATE TABLE agents (
     last_seen_at  INTEGER NOT NULL,
     draining      INTEGER NOT NULL DEFAULT 0
 );
+
+-- Finishing a job asks whether its run still has waiting or unfinished jobs; this
+-- answers without reading every job of a wide run.
+CREATE INDEX jobs_unfinished ON jobs (run_id) WHERE status IN ('waiting', 'queued', 'running');

@@ -161,6 +161,11 @@ pub(crate) async fn promote(tx: &mut Tx, head: &RunHead) -> Result<Vec<JobId>> {
     if head.held || head.cancel_requested || head.status.is_finished() {
         return Ok(Vec::new());
     }
+    // Most finishes in a wide run promote nothing: ask the index before reading every
+    // job of the run (thousands in a big matrix).
+    if !any_job_in(tx, head.id, "('waiting')").await? {
+        return Ok(Vec::new());
+    }
     let jobs = job_states(tx, head.id).await?;
     let ready: Vec<(JobId, String)> = promotable(&jobs)?
         .into_iter()
@@ -194,6 +199,9 @@ pub(crate) async fn promote(tx: &mut Tx, head: &RunHead) -> Result<Vec<JobId>> {
 /// held run of its concurrency group go. `None` while jobs are unfinished.
 pub(crate) async fn settle(tx: &mut Tx, head: &RunHead) -> Result<Option<RunStatus>> {
     if head.status.is_finished() {
+        return Ok(None);
+    }
+    if any_job_in(tx, head.id, "('waiting', 'queued', 'running')").await? {
         return Ok(None);
     }
     let jobs = job_states(tx, head.id).await?;
@@ -333,4 +341,15 @@ mod tests {
             RunStatus::Cancelled
         );
     }
+}
+
+/// Whether run `run` has a job in one of `statuses` (a constant SQL list), from the
+/// `jobs_unfinished` index rather than by reading the run's jobs.
+async fn any_job_in(tx: &mut Tx, run: RunId, statuses: &'static str) -> Result<bool> {
+    let sql =
+        format!("SELECT 1 AS one FROM jobs WHERE run_id = $1 AND status IN {statuses} LIMIT 1");
+    Ok(tx
+        .fetch_optional(Sql::assembled(sql).bind(run))
+        .await?
+        .is_some())
 }
