@@ -17,6 +17,10 @@ use crate::dispatch::{self, OWNER};
 use crate::live::Change;
 use crate::state::ServerState;
 
+/// How long open HTTP connections (live streams, slow clients) may take to finish
+/// once shutdown begins.
+const HTTP_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
     pub workspace_dir: PathBuf,
@@ -139,7 +143,10 @@ pub async fn start(opts: ServeOptions, shutdown: CancellationToken) -> Result<St
         git: Git::default(),
         workspace_dir: opts.workspace_dir.clone(),
         listen: opts.listen,
+        agents: Default::default(),
+        metrics: Default::default(),
     });
+    state.agents.set_settings(loaded.agents);
     // Jobs this server was running when it stopped are retried or failed now, so no
     // run stays "running" forever.
     let recovery = state.store.recover_after_restart(OWNER).await?;
@@ -172,12 +179,36 @@ pub async fn start(opts: ServeOptions, shutdown: CancellationToken) -> Result<St
         let cron = tokio::spawn(crate::triggers::cron::run(s.clone(), shutdown.clone()));
         s.hub.publish(Change::Enqueued);
         let stop = shutdown.clone();
-        let server = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stop.cancelled().await });
-        if let Err(e) = server.await {
-            tracing::error!("the HTTP server stopped: {e}");
+        let mut server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await
+        });
+        // On shutdown the listener stops accepting and requests in flight finish; live
+        // streams (SSE) never end by themselves, so they get a bounded grace period.
+        let http = tokio::select! {
+            r = &mut server => Some(r),
+            _ = shutdown.cancelled() => None,
+        };
+        let http = match http {
+            Some(r) => r,
+            None => match tokio::time::timeout(HTTP_GRACE, &mut server).await {
+                Ok(r) => r,
+                Err(_) => {
+                    tracing::info!("closing the HTTP connections still open");
+                    server.abort();
+                    Ok(Ok(()))
+                }
+            },
+        };
+        match http {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!("the HTTP server stopped: {e}"),
+            Err(e) => tracing::error!("the HTTP server stopped: {e}"),
         }
+        // The dispatcher cancels the jobs it runs and waits until each is recorded.
         let _ = tokio::join!(dispatcher, poller, cron);
+        tracing::info!("stopped");
     });
     Ok(Started {
         addr,

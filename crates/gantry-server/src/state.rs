@@ -39,6 +39,10 @@ pub struct ServerState {
     /// The workspace directory and listen address, for reloads.
     pub workspace_dir: PathBuf,
     pub listen: std::net::SocketAddr,
+    /// Agents: registry cache, their logs and files, settings.
+    pub agents: crate::agents::Agents,
+    /// What `/metrics` reports.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl std::fmt::Debug for ServerState {
@@ -70,7 +74,7 @@ impl ServerState {
         }
     }
 
-    fn mirror_dir(&self, project: &str) -> PathBuf {
+    pub(crate) fn mirror_dir(&self, project: &str) -> PathBuf {
         self.data_dir.join("mirrors").join(format!("{project}.git"))
     }
 
@@ -199,6 +203,8 @@ impl ServerState {
     /// A run reached its final status: tell live viewers and the forge.
     pub async fn run_finished(&self, run: RunId, status: RunStatus) {
         self.hub.publish(Change::Run(run));
+        self.agents.run_finished(run);
+        self.agents.files.forget(self, run).await;
         crate::status::report_run(self, run, Some(status)).await;
     }
 }

@@ -19,6 +19,7 @@ pub struct Ready {
     pub projects: ProjectSet,
     pub parallelism: usize,
     pub public_url: String,
+    pub agents: crate::agents::AgentSettings,
     pub warnings: String,
 }
 
@@ -76,6 +77,14 @@ pub async fn load_ready(dir: &Path, listen: SocketAddr) -> Result<Ready, String>
     Ok(Ready {
         projects: set,
         parallelism: loaded.workspace.server.effective_parallelism(),
+        agents: crate::agents::AgentSettings {
+            lease: loaded
+                .workspace
+                .server
+                .agent_lease
+                .unwrap_or(gantry_workspace::DEFAULT_AGENT_LEASE),
+            unlabeled: loaded.workspace.server.unlabeled_jobs,
+        },
         public_url: loaded
             .workspace
             .server
@@ -95,6 +104,7 @@ pub async fn load(dir: &Path, listen: SocketAddr) -> Result<Ready, ServeError> {
 pub async fn reload(state: &ServerState) -> Result<String, String> {
     let ready = load_ready(&state.workspace_dir, state.listen).await?;
     let warnings = ready.warnings.clone();
+    state.agents.set_settings(ready.agents);
     state.replace_projects(ready.projects);
     state.hub.publish(crate::live::Change::Enqueued);
     Ok(warnings)

@@ -37,6 +37,6 @@ impl Layout {
 pub(crate) struct Frame<'a> {
     pub layout: &'a Layout,
     pub title: String,
-    /// `"dashboard"`, `"events"` or `""`: which nav link gets `aria-current`.
+    /// `"dashboard"`, `"events"`, `"agents"` or `""`: which nav link gets `aria-current`.
     pub nav: &'static str,
 }

@@ -11,6 +11,7 @@
 //! | [`project_page`] | `GET /projects/{project}` |
 //! | [`run_page`] | `GET /runs/{run_id}?job={job_id}` |
 //! | [`events_page`] | `GET /events?before={event_id}` |
+//! | [`agents_page`] | `GET /agents` |
 //! | [`error_page`] | any 4xx/5xx |
 //! | [`asset`] | `GET /static/app.css`, `GET /static/app.js` |
 //!
@@ -50,6 +51,7 @@ pub mod urls;
 
 pub use assets::asset;
 pub use layout::Layout;
+pub use pages::agents::{AgentEntry, AgentsData, QueueEntry, agents_page};
 pub use pages::dashboard::{DashboardData, ProjectSummary, dashboard};
 pub use pages::error::error_page;
 pub use pages::events::{EventsData, events_page};

@@ -1,5 +1,6 @@
 //! Status names and their glyphs: the pages, the CSS (`[data-status=…]`) and app.js all
-//! key colours off the lowercase names the store uses.
+//! key colours off the lowercase names the store uses (plus the agents page's `online`,
+//! `draining` and `offline`).
 
 use gantry_store::{JobStatus, RunStatus, StepStatus};
 
@@ -21,6 +22,8 @@ pub fn glyph(name: &str) -> &'static str {
         "cancelled" => "⊘",
         "skipped" => "↷",
         "waiting" => "◌",
+        "online" => "●",
+        "draining" => "◐",
         _ => "○",
     }
 }
@@ -30,6 +33,18 @@ impl StatusView {
         StatusView {
             name,
             glyph: glyph(name),
+        }
+    }
+}
+
+impl StatusView {
+    /// An agent's state: `online`, `draining` (online, taking no new jobs) or `offline`.
+    /// The CSS gives them the success, running and cancelled colours.
+    pub fn agent(online: bool, draining: bool) -> Self {
+        match (online, draining) {
+            (false, _) => StatusView::named("offline"),
+            (true, true) => StatusView::named("draining"),
+            (true, false) => StatusView::named("online"),
         }
     }
 }

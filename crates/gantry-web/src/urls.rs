@@ -19,6 +19,7 @@ fn seg(s: &str) -> String {
 
 pub const HOME: &str = "/";
 pub const EVENTS: &str = "/events";
+pub const AGENTS: &str = "/agents";
 pub const LOGIN: &str = "/login";
 pub const LOGOUT: &str = "/logout";
 pub const CSS: &str = "/static/app.css";

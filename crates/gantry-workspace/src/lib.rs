@@ -18,8 +18,9 @@ mod url;
 
 pub use load::{FILE_NAME, Invalid, LoadError, Loaded, load};
 pub use model::{
-    DEFAULT_BRANCH, DEFAULT_PIPELINES_DIR, DEFAULT_POLL, ForgeKind, ForgeSettings, MIN_POLL,
-    Project, ProjectSource, ServerSettings, Workspace, format_duration,
+    DEFAULT_AGENT_LEASE, DEFAULT_BRANCH, DEFAULT_PIPELINES_DIR, DEFAULT_POLL, ForgeKind,
+    ForgeSettings, MIN_POLL, Project, ProjectSource, ServerSettings, UnlabeledJobs, Workspace,
+    format_duration,
 };
 pub use resolve::{ProjectSecrets, ResolvedSecrets};
 pub use secret_ref::{SecretRef, SecretSource};

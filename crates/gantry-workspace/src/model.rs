@@ -45,7 +45,29 @@ pub struct ServerSettings {
     pub url: Option<String>,
     /// Jobs the server's own executor pool runs at once; `None` means one per CPU.
     pub parallelism: Option<u32>,
+    /// Where jobs without `runs_on` run (`unlabeled_jobs`).
+    pub unlabeled_jobs: UnlabeledJobs,
+    /// How long an agent's job lease lasts without renewal (`agent_lease`).
+    #[serde(skip)]
+    pub agent_lease: Option<std::time::Duration>,
 }
+
+/// Where jobs without `runs_on` may run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnlabeledJobs {
+    /// Only on the server's own executor pool (the default: a server with no agents
+    /// still runs everything).
+    #[default]
+    Server,
+    /// Only on agents (the server runs no jobs itself).
+    Agents,
+    /// Whichever of the two is free first.
+    Any,
+}
+
+/// The default agent lease.
+pub const DEFAULT_AGENT_LEASE: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl ServerSettings {
     /// The public base URL: `url`, or `http://<listen>` when it is not set.

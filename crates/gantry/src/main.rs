@@ -31,6 +31,8 @@ enum Command {
     Validate(cmd::validate::ValidateArgs),
     /// Run the Gantry server: triggers, the run queue, the API and the web UI.
     Serve(cmd::serve::ServeArgs),
+    /// Run jobs for a Gantry server on this machine.
+    Agent(cmd::agent::AgentArgs),
     /// List a server's runs, or show one with `gantry runs show RUN`.
     Runs(cmd::runs::RunsArgs),
     /// Print (or with --follow, stream) the logs of a run on a server.
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cmd::run::main(args),
         Command::Validate(args) => cmd::validate::main(args),
         Command::Serve(args) => cmd::serve::main(args),
+        Command::Agent(args) => cmd::agent::main(args),
         Command::Runs(args) => cmd::runs::main(args),
         Command::Logs(args) => cmd::logs::main(args),
         Command::Trigger(args) => cmd::trigger::main(args),

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use gantry_engine::gate::{Gate, NeedResult, failed_above, gate};
 use gantry_engine::{JobResult, RunControl};
-use gantry_store::{ClaimedJob, JobOutcome, JobStatus, StoreError};
+use gantry_store::{ClaimedJob, JobId, JobOutcome, JobStatus, RunId, StoreError};
 use indexmap::IndexMap;
 use tokio::sync::mpsc;
 
@@ -19,7 +19,7 @@ use super::{LEASE, RENEW_EVERY};
 use crate::live::Change;
 use crate::state::ServerState;
 
-fn job_result(status: JobStatus) -> Option<JobResult> {
+pub(crate) fn job_result(status: JobStatus) -> Option<JobResult> {
     match status {
         JobStatus::Success => Some(JobResult::Success),
         JobStatus::Failure => Some(JobResult::Failure),
@@ -31,7 +31,14 @@ fn job_result(status: JobStatus) -> Option<JobResult> {
 
 pub async fn run_claimed(state: Arc<ServerState>, claimed: ClaimedJob) {
     let outcome = decide_and_run(&state, &claimed).await;
-    finish(&state, &claimed, outcome).await;
+    let _ = finish(
+        &state,
+        claimed.job_id,
+        claimed.run_id,
+        claimed.fencing_token,
+        outcome,
+    )
+    .await;
 }
 
 async fn decide_and_run(state: &Arc<ServerState>, claimed: &ClaimedJob) -> JobOutcome {
@@ -53,8 +60,13 @@ async fn decide_and_run(state: &Arc<ServerState>, claimed: &ClaimedJob) -> JobOu
     let session = match state.sessions.get(state, &run).await {
         Ok(s) => s,
         Err(e) => {
-            pump::write_system_line(state, claimed, &format!("preparing the job failed: {e}"))
-                .await;
+            pump::write_system_line(
+                state,
+                claimed.run_id,
+                claimed.job_id,
+                &format!("preparing the job failed: {e}"),
+            )
+            .await;
             return settled(JobResult::Failure, e);
         }
     };
@@ -143,36 +155,48 @@ async fn renew_lease(state: Arc<ServerState>, claimed: ClaimedJob, control: RunC
     }
 }
 
-async fn finish(state: &Arc<ServerState>, claimed: &ClaimedJob, outcome: JobOutcome) {
+/// Records how a job ended (for the server's pool and agents alike): a last Gantry
+/// line when it never ran a step, the log's completion marker, the outcome with the
+/// fencing token, and the notices that follow.
+pub(crate) async fn finish(
+    state: &Arc<ServerState>,
+    job: JobId,
+    run: RunId,
+    fencing_token: i64,
+    outcome: JobOutcome,
+) -> Result<(), StoreError> {
     if outcome.steps.is_empty()
         && let Some(reason) = &outcome.reason
     {
         pump::write_system_line(
             state,
-            claimed,
+            run,
+            job,
             &format!("{}: {reason}", outcome.result.as_str()),
         )
         .await;
     }
-    pump::complete(state, claimed).await;
-    match state
-        .store
-        .finish_job(claimed.job_id, claimed.fencing_token, outcome)
-        .await
-    {
+    pump::complete(state, run, job).await;
+    match state.store.finish_job(job, fencing_token, outcome).await {
         Ok(done) => {
-            state.hub.publish(Change::Run(claimed.run_id));
+            crate::metrics::job_finished(state, job).await;
+            state.hub.publish(Change::Run(run));
             if !done.promoted.is_empty() {
                 state.hub.publish(Change::Enqueued);
             }
             if let Some(status) = done.run_status {
-                state.sessions.close(claimed.run_id).await;
-                state.run_finished(claimed.run_id, status).await;
+                state.sessions.close(run).await;
+                state.run_finished(run, status).await;
             }
+            Ok(())
         }
-        Err(StoreError::StaleFencingToken { .. }) => {
-            tracing::warn!(job = %claimed.job_id, "result discarded: the job has a newer owner")
+        Err(e @ StoreError::StaleFencingToken { .. }) => {
+            tracing::warn!(job = %job, "result discarded: the job has a newer owner");
+            Err(e)
         }
-        Err(e) => tracing::error!(job = %claimed.job_id, "recording the job's result failed: {e}"),
+        Err(e) => {
+            tracing::error!(job = %job, "recording the job's result failed: {e}");
+            Err(e)
+        }
     }
 }

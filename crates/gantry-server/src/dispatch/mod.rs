@@ -4,8 +4,8 @@
 //! jobs become ready in the store when their needs finish; the dispatcher only ever
 //! sees ready ones.
 
-mod job;
-mod outcome;
+pub(crate) mod job;
+pub(crate) mod outcome;
 mod pump;
 mod sessions;
 
@@ -84,7 +84,9 @@ impl Running {
 pub async fn run(state: Arc<ServerState>, shutdown: tokio_util::sync::CancellationToken) {
     let mut changes = state.hub.subscribe();
     let mut tasks: JoinSet<()> = JoinSet::new();
-    let mut expiry_check = tokio::time::interval(Duration::from_secs(5));
+    // Cheap (an indexed query), and an agent's lost job should move on within about a
+    // second of its lease ending.
+    let mut expiry_check = tokio::time::interval(Duration::from_secs(1));
     // A backstop for claims: on PostgreSQL a claim may skip jobs another transaction
     // holds at that instant, and nothing else would ask again.
     let mut claim_tick = tokio::time::interval(Duration::from_secs(1));
@@ -93,7 +95,9 @@ pub async fn run(state: Arc<ServerState>, shutdown: tokio_util::sync::Cancellati
     let mut claim = true;
     loop {
         let free = state.parallelism.saturating_sub(tasks.len());
-        if claim && free > 0 {
+        // With `unlabeled_jobs: agents` the server's pool runs nothing; jobs with
+        // `runs_on` are never its to take (the store's claim leaves them to agents).
+        if claim && free > 0 && state.agents.settings().server_runs_unlabeled() {
             claim = false;
             match state.store.claim_jobs(OWNER, free, LEASE).await {
                 Ok(claimed) => {
@@ -121,9 +125,13 @@ pub async fn run(state: Arc<ServerState>, shutdown: tokio_util::sync::Cancellati
                 // later agents) are queued again or failed.
                 match state.store.requeue_expired_leases(jiff::Timestamp::now()).await {
                     Ok(r) => {
-                        claim |= !r.requeued.is_empty();
-                        for (run, _) in r.settled_runs {
-                            state.hub.publish(Change::Run(run));
+                        if !r.requeued.is_empty() {
+                            claim = true;
+                            // Agents waiting in a poll take them too.
+                            state.hub.publish(Change::Enqueued);
+                        }
+                        for (run, status) in r.settled_runs {
+                            state.run_finished(run, status).await;
                         }
                     }
                     Err(e) => tracing::error!("requeueing expired leases failed: {e}"),

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use gantry_engine::log::{LogLine, Stream};
-use gantry_store::ClaimedJob;
 use gantry_store::logs::{LogStream, NewLogLine};
+use gantry_store::{ClaimedJob, JobId, RunId};
 use tokio::sync::mpsc;
 
 use crate::live::Change;
@@ -61,7 +61,7 @@ pub async fn pump(state: Arc<ServerState>, job: ClaimedJob, mut rx: mpsc::Receiv
 }
 
 /// Appends one Gantry line to a job's log (when no pump is writing it).
-pub async fn write_system_line(state: &ServerState, job: &ClaimedJob, text: &str) {
+pub async fn write_system_line(state: &ServerState, run: RunId, job: JobId, text: &str) {
     let line = NewLogLine {
         ts: jiff::Timestamp::now(),
         stream: LogStream::Sys,
@@ -69,34 +69,28 @@ pub async fn write_system_line(state: &ServerState, job: &ClaimedJob, text: &str
         text: text.to_string(),
     };
     let result = async {
-        let mut w = state.logs.writer(job.run_id, job.job_id).await?;
+        let mut w = state.logs.writer(run, job).await?;
         let offset = w.append(&[line]).await?;
         w.sync().await?;
         Ok::<u64, std::io::Error>(offset)
     }
     .await;
     match result {
-        Ok(offset) => state.hub.publish(Change::Log {
-            job: job.job_id,
-            offset,
-        }),
-        Err(e) => tracing::error!(job = %job.job_id, "writing the job's log failed: {e}"),
+        Ok(offset) => state.hub.publish(Change::Log { job, offset }),
+        Err(e) => tracing::error!(job = %job, "writing the job's log failed: {e}"),
     }
 }
 
 /// Marks a job's log complete: no more lines will come.
-pub async fn complete(state: &ServerState, job: &ClaimedJob) {
+pub async fn complete(state: &ServerState, run: RunId, job: JobId) {
     let result = async {
-        let w = state.logs.writer(job.run_id, job.job_id).await?;
+        let w = state.logs.writer(run, job).await?;
         w.finish().await
     }
     .await;
     if let Err(e) = result {
-        tracing::error!(job = %job.job_id, "completing the job's log failed: {e}");
+        tracing::error!(job = %job, "completing the job's log failed: {e}");
     }
-    let offset = state.logs.size(job.run_id, job.job_id).await.unwrap_or(0);
-    state.hub.publish(Change::Log {
-        job: job.job_id,
-        offset,
-    });
+    let offset = state.logs.size(run, job).await.unwrap_or(0);
+    state.hub.publish(Change::Log { job, offset });
 }

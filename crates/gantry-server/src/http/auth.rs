@@ -38,6 +38,13 @@ impl Caller {
     pub fn require(&self, role: Role) -> Result<(), ApiError> {
         if rank(self.role) >= rank(role) {
             Ok(())
+        } else if self.role == Role::Agent {
+            // "needs the viewer role" would read as if agents were below viewers.
+            Err(ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "forbidden",
+                "agent tokens only work on the agent endpoints (/api/v1/agent/...); use a viewer token or higher",
+            ))
         } else {
             Err(ApiError::forbidden(role.as_str()))
         }

@@ -1,6 +1,7 @@
 //! The OpenAPI 3.1 document of `/api/v1`, served at `/api/v1/openapi.json`. Written by
 //! hand next to the handlers (a derive-macro framework would tie every handler to it);
-//! the server's tests check that every route in it answers and that no route is missing.
+//! the server's tests check that every operation in it reaches a route
+//! (tests/it/openapi.rs), and scripts/api-fuzz.sh checks the answers against it.
 
 use axum::Json;
 use serde_json::{Value, json};
@@ -65,13 +66,171 @@ fn op_required_body(summary: &str, body: Value, responses: Value) -> Value {
     o
 }
 
+/// A response whose body is `text/plain`: axum's own rejections (a body that is too large,
+/// not JSON, or JSON of the wrong shape on the agent endpoints).
+fn text_response(description: &str) -> Value {
+    json!({ "description": description, "content": { "text/plain": { "schema": { "type": "string" } } } })
+}
+
+fn ok_tar(description: &str) -> Value {
+    json!({ "description": description, "content": { "application/x-tar": { "schema": { "type": "string", "format": "binary" } } } })
+}
+
+fn schema_ref(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+/// The `gantry-agent` header every agent endpoint takes.
+fn agent_header() -> Value {
+    json!({ "name": "gantry-agent", "in": "header", "required": true,
+        "description": "the agent's name: 1 to 64 letters, digits, '-', '_' or '.'",
+        "schema": { "type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9._-]+$" } })
+}
+
+fn fencing_query() -> Value {
+    json!({ "name": "fencing_token", "in": "query", "required": true,
+        "description": "the fencing token the job was assigned with",
+        "schema": { "type": "integer", "format": "int64" } })
+}
+
+/// The answers every agent endpoint may give besides its own. Only agent tokens get in:
+/// any other role, admins included, is a 403 before anything else is looked at.
+fn agent_errors() -> Value {
+    json!({
+        "400": { "description": "a missing or bad gantry-agent header, or a bad body or parameter (axum's rejections are plain text)",
+            "content": { "application/json": { "schema": schema_ref("Error") }, "text/plain": { "schema": { "type": "string" } } } },
+        "401": error_response("no valid token"),
+        "403": error_response("not an agent token (every other role, admin included), or the agent name is registered with another token"),
+        "404": error_response("`unknown_agent`: the agent is not registered (register again); or no such job"),
+        "413": text_response("the body is too large"),
+        "415": text_response("the body is not JSON"),
+        "422": text_response("the JSON body does not have the expected fields"),
+    })
+}
+
+/// An agent endpoint: `params` after the `gantry-agent` header, an optional body of
+/// `(content type, schema)`, and its own responses on top of `agent_errors`.
+fn agent_op(
+    summary: &str,
+    params: Vec<Value>,
+    body: Option<(&str, Value)>,
+    responses: Value,
+) -> Value {
+    let mut all = vec![agent_header()];
+    all.extend(params);
+    let mut o = json!({ "summary": summary, "tags": ["agent protocol"], "parameters": all,
+        "responses": merge(agent_errors(), responses) });
+    if let Some((content_type, schema)) = body {
+        let mut content = json!({ content_type: { "schema": schema } });
+        if content_type == "application/x-tar" {
+            // The server reads the bytes whatever their type, and generic clients (and
+            // schemathesis) only know how to send binary as octet-stream.
+            content["application/octet-stream"] = content[content_type].clone();
+        }
+        o["requestBody"] = json!({ "required": true, "content": content });
+    }
+    o
+}
+
+/// A job endpoint of the agent protocol: 409 when the fencing token is not current.
+fn agent_job_op(
+    summary: &str,
+    query: bool,
+    body: Option<(&str, Value)>,
+    responses: Value,
+) -> Value {
+    let mut params = vec![id_param("id", "job id")];
+    if query {
+        params.push(fencing_query());
+    }
+    agent_op(
+        summary,
+        params,
+        body,
+        merge(
+            json!({ "409": error_response("`stale_fencing_token`: the job is no longer this agent's") }),
+            responses,
+        ),
+    )
+}
+
+/// The agent protocol's wire types (`gantry_agent::protocol`).
+fn agent_schemas() -> Value {
+    let strings = json!({ "type": "array", "items": { "type": "string" } });
+    let u32_ = json!({ "type": "integer", "minimum": 0, "maximum": u32::MAX });
+    let u64_ = json!({ "type": "integer", "minimum": 0 });
+    let conclusion =
+        json!({ "type": "string", "enum": ["success", "failure", "cancelled", "skipped"] });
+    json!({
+        "Register": { "type": "object", "required": ["name", "version", "protocol", "labels", "executors", "capacity"], "properties": {
+            "name": { "type": "string", "description": "the same as the gantry-agent header" },
+            "version": { "type": "string" }, "protocol": u32_,
+            "labels": strings, "executors": strings,
+            "capacity": { "type": "integer", "minimum": 1, "maximum": 1024 } } },
+        "Registered": { "type": "object", "required": ["name", "lease_ms", "poll_wait_ms"], "properties": {
+            "name": { "type": "string" }, "lease_ms": u64_, "poll_wait_ms": u64_ } },
+        "Poll": { "type": "object", "required": ["free", "draining", "held", "wait_ms"], "properties": {
+            "free": u32_, "draining": { "type": "boolean" }, "wait_ms": u64_,
+            "held": { "type": "array", "items": { "type": "object", "required": ["job_id", "fencing_token"], "properties": {
+                "job_id": { "type": "integer", "format": "int64" }, "fencing_token": { "type": "integer", "format": "int64" } } } } } },
+        "PollReply": { "type": "object", "required": ["jobs", "cancel", "lost"], "properties": {
+            "jobs": { "type": "array", "items": schema_ref("Assignment") },
+            "cancel": { "type": "array", "items": { "type": "integer" } },
+            "lost": { "type": "array", "items": { "type": "integer" } } } },
+        "Assignment": { "type": "object", "required": ["job_id", "run_id", "fencing_token", "attempt", "index", "key", "name", "project", "pipeline", "run_number", "plan", "git", "inputs", "needs", "log_from", "attempts_before"], "properties": {
+            "job_id": { "type": "integer" }, "run_id": { "type": "integer" }, "fencing_token": { "type": "integer" },
+            "attempt": { "type": "integer" }, "index": { "type": "integer" }, "key": { "type": "string" }, "name": { "type": "string" },
+            "project": { "type": "string" }, "pipeline": { "type": "string" }, "run_number": { "type": "integer" },
+            "plan": { "type": "object" }, "git": { "type": "object" }, "inputs": { "type": "object" }, "needs": { "type": "object" },
+            "log_from": { "type": "integer" }, "attempts_before": { "type": "integer" } } },
+        "LogChunk": { "type": "object", "required": ["fencing_token", "from", "lines"], "properties": {
+            "fencing_token": { "type": "integer", "format": "int64" }, "from": u64_,
+            "lines": { "type": "array", "items": { "type": "object", "required": ["ts_ms", "stream", "text"], "properties": {
+                "ts_ms": u64_, "stream": { "type": "string", "enum": ["out", "err", "sys"] },
+                "step": { "type": ["integer", "null"], "minimum": 0 }, "text": { "type": "string" } } } } } },
+        "LogAck": { "type": "object", "required": ["acked"], "properties": { "acked": u64_ } },
+        "Finish": { "type": "object", "required": ["fencing_token", "log_lines", "outcome"], "properties": {
+            "fencing_token": { "type": "integer", "format": "int64" },
+            "log_lines": { "type": "integer", "minimum": 0, "description": "lines in the job's log, counted from 0 across attempts" },
+            "outcome": { "type": "object", "required": ["result", "reason", "outputs", "steps"], "properties": {
+                "result": conclusion, "reason": { "type": ["string", "null"] },
+                "outputs": { "type": "object", "additionalProperties": { "type": "string" } },
+                "steps": { "type": "array", "items": { "type": "object", "required": ["index", "name", "result", "outcome", "exit_code", "duration_ms"], "properties": {
+                    "index": { "type": "integer", "minimum": 0 }, "name": { "type": "string" }, "result": conclusion, "outcome": conclusion,
+                    "exit_code": { "type": ["integer", "null"], "format": "int32" }, "duration_ms": u64_ } } } } } } },
+    })
+}
+
+/// The registry's and the queue view's schemas (`http/api/agents.rs`).
+fn registry_schemas() -> Value {
+    let strings = json!({ "type": "array", "items": { "type": "string" } });
+    let count = json!({ "type": "integer", "minimum": 0 });
+    json!({
+        "Agent": { "type": "object", "required": ["name", "version", "labels", "executors", "capacity", "token_id", "registered_at", "last_seen_at", "draining", "running", "online", "queued", "jobs"], "properties": {
+            "name": { "type": "string" }, "version": { "type": "string" },
+            "labels": strings, "executors": strings, "capacity": count,
+            "token_id": { "type": "integer", "description": "the agent token it registered with" },
+            "registered_at": { "type": "string" }, "last_seen_at": { "type": "string" },
+            "draining": { "type": "boolean" }, "running": count,
+            "online": { "type": "boolean", "description": "seen within three leases" },
+            "queued": { "allOf": [count], "description": "queued jobs this agent could take" },
+            "jobs": { "type": "array", "description": "the jobs it runs now", "items": { "type": "object", "required": ["id", "run_id", "key", "name", "started_at"], "properties": {
+                "id": { "type": "integer" }, "run_id": { "type": "integer" }, "key": { "type": "string" }, "name": { "type": "string" },
+                "started_at": { "type": ["string", "null"] } } } } } },
+        "QueueRoute": { "type": "object", "required": ["runs_on", "queued", "oldest_queued_at", "server", "agents"], "properties": {
+            "runs_on": strings, "queued": count, "oldest_queued_at": { "type": ["string", "null"] },
+            "server": { "type": "boolean", "description": "the server's own executors take these (only jobs without runs_on, per unlabeled_jobs)" },
+            "agents": { "allOf": [strings], "description": "online agents, not draining, whose labels include every one of runs_on" } } },
+    })
+}
+
 /// The document.
 pub fn spec() -> Value {
     let run_ref = json!({ "$ref": "#/components/schemas/Run" });
     let status_enum = json!(["queued", "running", "success", "failure", "cancelled"]);
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
-        "info": { "title": "Gantry API", "version": "1", "description": "Runs, jobs, logs, artifacts, events and triggers of a Gantry server. Authenticate with `Authorization: Bearer <token>`." },
+        "info": { "title": "Gantry API", "version": "1", "description": "Runs, jobs, logs, artifacts, events, triggers, agents and the queue of a Gantry server, and the agent protocol (`/agent/...`, agent tokens only). Authenticate with `Authorization: Bearer <token>`." },
         "servers": [{ "url": "/api/v1" }],
         "security": [{ "bearer": [] }],
         "paths": {
@@ -126,6 +285,31 @@ pub fn spec() -> Value {
                 "post": op_required_body("Create an API token (admin); its value is shown once", json!({ "$ref": "#/components/schemas/CreateToken" }),
                     json!({ "201": ok_json("the token", json!({ "type": "object", "required": ["token", "info"] })), "415": error_response("not JSON") })) },
             "/tokens/{id}": { "delete": op("Revoke a token (admin)", vec![id_param("id", "token id")], json!({ "204": { "description": "revoked" } })) },
+            "/agents": { "get": op("Registered agents with their running jobs (viewer; not agent tokens)", vec![],
+                json!({ "200": ok_json("agents by name", json!({ "type": "object", "required": ["agents"], "properties": { "agents": { "type": "array", "items": schema_ref("Agent") } } })) })) },
+            "/agents/{name}": { "get": op("One agent", vec![str_param("name", "path", "agent name", true)],
+                json!({ "200": ok_json("the agent", json!({ "type": "object", "required": ["agent"], "properties": { "agent": schema_ref("Agent") } })) })) },
+            "/queue": { "get": op("Queued jobs per runs_on label set, with who can take them", vec![],
+                json!({ "200": ok_json("the queue, biggest set first", json!({ "type": "object", "required": ["queues", "unlabeled_jobs"], "properties": {
+                    "queues": { "type": "array", "items": schema_ref("QueueRoute") },
+                    "unlabeled_jobs": { "type": "string", "enum": ["server", "agents", "any"] } } })) })) },
+            "/agent/register": { "post": agent_op("Register an agent (agent token)", vec![], Some(("application/json", schema_ref("Register"))),
+                json!({ "200": ok_json("registered: the timing rules", schema_ref("Registered")),
+                        "409": error_response("the name is registered with another token that is still valid") })) },
+            "/agent/poll": { "post": agent_op("Renew held leases and wait for jobs or cancellations (agent token)", vec![], Some(("application/json", schema_ref("Poll"))),
+                json!({ "200": ok_json("new jobs, cancellations, lost jobs (all empty when the wait ran out)", schema_ref("PollReply")) })) },
+            "/agent/jobs/{id}/logs": { "post": agent_job_op("Send log lines of a job (agent token)", false, Some(("application/json", schema_ref("LogChunk"))),
+                json!({ "200": ok_json("how many lines the server has", schema_ref("LogAck")) })) },
+            "/agent/jobs/{id}/source": { "get": agent_job_op("The run's source tree as a tar (agent token)", true, None,
+                json!({ "200": ok_tar("the checkout") })) },
+            "/agent/jobs/{id}/needs-artifacts": { "get": agent_job_op("Artifacts of the jobs this one needs, as a tar (agent token)", true, None,
+                json!({ "200": ok_tar("the artifacts, one directory per job key") })) },
+            "/agent/jobs/{id}/artifacts": { "put": agent_job_op("Upload the job's artifacts as a tar (agent token)", true,
+                Some(("application/x-tar", json!({ "type": "string", "format": "binary" }))),
+                json!({ "200": ok_json("stored", json!({ "type": "object" })) })) },
+            "/agent/jobs/{id}/finish": { "post": agent_job_op("Report how a job ended (agent token)", false, Some(("application/json", schema_ref("Finish"))),
+                json!({ "200": ok_json("recorded (also when this finish was already recorded)", json!({ "type": "object" })),
+                        "409": error_response("`stale_fencing_token`: the job is no longer this agent's; `log_incomplete`: send the missing log lines first") })) },
         },
         "components": {
             "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
@@ -153,7 +337,17 @@ pub fn spec() -> Value {
                     "expires_in_days": { "type": ["integer", "null"], "minimum": 0, "maximum": 36500 } } },
             }
         }
-    })
+    });
+    // Kept apart so the literal above stays within the macro's recursion limit.
+    for extra in [registry_schemas(), agent_schemas()] {
+        if let (Some(schemas), Some(more)) = (
+            doc["components"]["schemas"].as_object_mut(),
+            extra.as_object(),
+        ) {
+            schemas.extend(more.clone());
+        }
+    }
+    doc
 }
 
 pub async fn document() -> Json<Value> {

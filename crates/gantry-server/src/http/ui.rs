@@ -14,8 +14,8 @@ use axum::{Router, body::Body};
 use gantry_core::Secret;
 use gantry_store::{EventFilter, EventId, JobId, Role, RunFilter, RunId};
 use gantry_web::{
-    DashboardData, EventsData, Layout, LoginForm, PipelineEntry, ProjectData, ProjectSummary,
-    RunPageData,
+    AgentEntry, AgentsData, DashboardData, EventsData, Layout, LoginForm, PipelineEntry,
+    ProjectData, ProjectSummary, QueueEntry, RunPageData,
 };
 use indexmap::IndexMap;
 use serde::Deserialize;
@@ -45,6 +45,7 @@ pub fn routes() -> Router<Arc<ServerState>> {
         .route("/runs/{run}/cancel", post(cancel))
         .route("/runs/{run}/rerun", post(rerun))
         .route("/events", get(events))
+        .route("/agents", get(agents))
         .route("/static/{*file}", get(asset))
         .fallback(not_found)
 }
@@ -341,6 +342,51 @@ async fn events(
         &EventsData {
             events: &events,
             has_more,
+        },
+    )))
+}
+
+async fn agents(State(state): State<Arc<ServerState>>, viewer: Viewer) -> UiResult<Html<String>> {
+    let registry = super::api::agents::load(&state, None).await?;
+    // The runs of the running jobs, for "project / pipeline #n" link text; a handful at
+    // most (agents' capacities), each read once.
+    let mut runs = std::collections::BTreeMap::new();
+    for job in registry.agents.iter().flat_map(|a| &a.jobs) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = runs.entry(job.run_id)
+            && let Some(run) = state
+                .store
+                .get_run(job.run_id)
+                .await
+                .map_err(ApiError::from)?
+        {
+            slot.insert(run);
+        }
+    }
+    let agents: Vec<AgentEntry> = registry
+        .agents
+        .iter()
+        .map(|a| AgentEntry {
+            agent: &a.agent,
+            online: a.online,
+            queued: a.queued,
+            jobs: a.jobs.iter().map(|j| (j, runs.get(&j.run_id))).collect(),
+        })
+        .collect();
+    let queues: Vec<QueueEntry> = registry
+        .queues
+        .iter()
+        .map(|q| QueueEntry {
+            queue: &q.view,
+            server: q.server,
+            agents: &q.agents,
+        })
+        .collect();
+    Ok(Html(gantry_web::agents_page(
+        &viewer.layout(),
+        &AgentsData {
+            agents: &agents,
+            queues: &queues,
+            unlabeled: super::api::agents::unlabeled_name(registry.unlabeled),
         },
     )))
 }

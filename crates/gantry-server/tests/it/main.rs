@@ -3,10 +3,13 @@
 //! HTTP API and webhooks over a real socket.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod agent_registry;
 mod control;
 mod cron;
 mod e2e;
 mod git_daemon;
 mod git_repo;
+mod openapi;
+mod ops;
 mod server;
 mod ui;

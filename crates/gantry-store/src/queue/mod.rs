@@ -269,6 +269,17 @@ pub(crate) async fn release_next_in_group(tx: &mut Tx, project: &str, group: &st
     Ok(())
 }
 
+/// Whether run `run` has a job in one of `statuses` (a constant SQL list), from the
+/// `jobs_unfinished` index rather than by reading the run's jobs.
+async fn any_job_in(tx: &mut Tx, run: RunId, statuses: &'static str) -> Result<bool> {
+    let sql =
+        format!("SELECT 1 AS one FROM jobs WHERE run_id = $1 AND status IN {statuses} LIMIT 1");
+    Ok(tx
+        .fetch_optional(Sql::assembled(sql).bind(run))
+        .await?
+        .is_some())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,15 +352,4 @@ mod tests {
             RunStatus::Cancelled
         );
     }
-}
-
-/// Whether run `run` has a job in one of `statuses` (a constant SQL list), from the
-/// `jobs_unfinished` index rather than by reading the run's jobs.
-async fn any_job_in(tx: &mut Tx, run: RunId, statuses: &'static str) -> Result<bool> {
-    let sql =
-        format!("SELECT 1 AS one FROM jobs WHERE run_id = $1 AND status IN {statuses} LIMIT 1");
-    Ok(tx
-        .fetch_optional(Sql::assembled(sql).bind(run))
-        .await?
-        .is_some())
 }

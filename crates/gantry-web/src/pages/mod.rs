@@ -1,6 +1,7 @@
 //! One module per page: its view data (public), the template struct that reads it, and
 //! the function that renders it. Rows shared by several pages live here.
 
+pub mod agents;
 pub mod dashboard;
 pub mod error;
 pub mod events;

@@ -1,10 +1,10 @@
 //! Representative view data: a few projects, runs in every state, a matrix pipeline's
-//! jobs mid-run, and events. Shared by the page tests and the preview writer.
+//! jobs mid-run, events, and agents with the queue by labels. Shared by the page tests and the preview writer.
 
 use gantry_pipeline::Plan;
 use gantry_store::{
-    Event, EventId, GitFacts, Job, JobId, JobStatus, Run, RunId, RunStatus, Step, StepStatus,
-    Trigger,
+    Agent, Event, EventId, GitFacts, Job, JobId, JobStatus, QueueView, Run, RunId, RunStatus, Step,
+    StepStatus, TokenId, Trigger,
 };
 use gantry_web::Layout;
 use indexmap::IndexMap;
@@ -241,6 +241,7 @@ fn job(
         job_id: name.split(' ').next().unwrap_or(name).into(),
         name: name.into(),
         needs: needs.to_vec(),
+        runs_on: Vec::new(),
         status,
         attempt: 1,
         max_retry: 0,
@@ -413,4 +414,40 @@ pub fn events() -> Vec<Event> {
             json!({"token_id": 4, "name": "ci-bot", "role": "developer"}),
         ),
     ]
+}
+
+fn agent(name: &str, labels: &[&str], seen_ago: i64, draining: bool, running: u32) -> Agent {
+    let strings = |l: &[&str]| l.iter().map(|s| s.to_string()).collect();
+    Agent {
+        name: name.into(),
+        version: "0.4.1".into(),
+        labels: strings(labels),
+        executors: strings(&["docker", "host"]),
+        capacity: 4,
+        token_id: TokenId(7),
+        registered_at: at(86_400 * 3),
+        last_seen_at: at(seen_ago),
+        draining,
+        running,
+    }
+}
+
+/// Three agents: one online running job 12 of run 101, one draining, one gone quiet.
+pub fn agents() -> Vec<Agent> {
+    vec![
+        agent("build-1", &["linux", "x86_64"], 2, false, 1),
+        agent("gpu-1", &["gpu", "linux"], 5, true, 0),
+        agent("mac-mini", &["arm64", "macos"], 3 * 3600, false, 0),
+    ]
+}
+
+/// The queue by labels: GPU jobs nothing online takes, Linux jobs for build-1, and
+/// unlabeled jobs for the server.
+pub fn queues() -> Vec<QueueView> {
+    let q = |labels: &[&str], queued: u64, ago: i64| QueueView {
+        runs_on: labels.iter().map(|s| s.to_string()).collect(),
+        queued,
+        oldest_queued_at: Some(at(ago)),
+    };
+    vec![q(&[], 5, 40), q(&["gpu"], 3, 720), q(&["linux"], 2, 15)]
 }

@@ -39,6 +39,7 @@ fn assert_frame(html: &str) {
     assert!(html.contains(r#"<main id="main""#));
     assert!(html.contains(r#"<form method="post" action="/logout""#));
     assert!(html.contains(r#"href="/events""#));
+    assert!(html.contains(r#"href="/agents""#));
     // No inline script or style, so a strict Content-Security-Policy fits.
     assert!(!html.contains("<script>") && !html.contains(" style="));
     assert_csrf_in_post_forms(html);
@@ -357,6 +358,116 @@ fn events_page_links_subjects_and_older() {
         },
     );
     assert!(!html.contains("before="));
+}
+
+/// The agents page's data from the fixtures: build-1 runs job 12 and takes Linux jobs,
+/// nothing online takes GPU jobs, the server takes unlabeled ones.
+fn agents_html(agents: &[gantry_store::Agent], jobs: &[gantry_store::Job]) -> String {
+    let runs = fixtures::runs();
+    let queues = fixtures::queues();
+    let build = ["build-1".to_string()];
+    let entries: Vec<AgentEntry> = agents
+        .iter()
+        .map(|a| AgentEntry {
+            agent: a,
+            online: a.name != "mac-mini",
+            queued: if a.name == "build-1" { 7 } else { 0 },
+            jobs: if a.name == "build-1" {
+                jobs.iter().map(|j| (j, runs.first())).collect()
+            } else {
+                Vec::new()
+            },
+        })
+        .collect();
+    let queue_entries = [
+        QueueEntry {
+            queue: &queues[0],
+            server: true,
+            agents: &[],
+        },
+        QueueEntry {
+            queue: &queues[1],
+            server: false,
+            agents: &[],
+        },
+        QueueEntry {
+            queue: &queues[2],
+            server: false,
+            agents: &build,
+        },
+    ];
+    agents_page(
+        &layout(),
+        &AgentsData {
+            agents: &entries,
+            queues: &queue_entries,
+            unlabeled: "server",
+        },
+    )
+}
+
+#[test]
+fn agents_page_shows_agents_and_the_queue_by_labels() {
+    let agents = fixtures::agents();
+    let jobs: Vec<_> = fixtures::jobs()
+        .into_iter()
+        .filter(|j| j.id == JobId(12))
+        .collect();
+    let html = agents_html(&agents, &jobs);
+    assert_frame(&html);
+    assert!(html.contains(r#"<a href="/agents" aria-current="page">Agents</a>"#));
+    assert!(html.contains("2 of 3 online"));
+    // One row per agent: status badge, label chips, version, capacity, last seen.
+    assert_eq!(html.matches("<tr>").count() - 2, 3 + 2, "{html}");
+    for (name, status) in [
+        ("build-1", "online"),
+        ("gpu-1", "draining"),
+        ("mac-mini", "offline"),
+    ] {
+        assert!(html.contains(&format!(r#"<span class="agent-name">{name}</span>"#)));
+        assert!(html.contains(&format!(r#"<span class="badge" data-status="{status}">"#)));
+    }
+    assert!(html.contains(r#"<li class="chip">x86_64</li>"#));
+    assert!(html.contains("<code>0.4.1</code>") && html.contains("1 / 4"));
+    assert!(html.contains("7 queued for it"));
+    assert!(html.contains(">3 h ago</time>"), "last seen is relative");
+    // Running jobs link to their run page with the job selected.
+    assert!(
+        html.contains(r#"<a href="/runs/101?job=12">test (beta)</a>"#),
+        "{html}"
+    );
+    assert!(html.contains("web / ci #128"));
+    // The queue: unlabeled jobs go to the server, GPU jobs are stuck, Linux to build-1.
+    assert!(html.contains(r#"<li class="chip chip-server">server</li>"#));
+    assert_eq!(html.matches(r#"class="queue-stuck""#).count(), 1);
+    assert!(html.contains("No online agent can take these"));
+    assert!(html.contains(r#"<li class="chip chip-agent">build-1</li>"#));
+    assert!(html.contains(">12 min ago</time>"), "oldest queued");
+    assert!(html.contains("on the server&#39;s own executors"), "{html}");
+    // Scrollable regions can be reached with the keyboard.
+    assert_eq!(html.matches(r#"role="region""#).count(), 2);
+    assert_eq!(html.matches(r#"tabindex="0""#).count(), 2);
+}
+
+#[test]
+fn agents_page_escapes_and_explains_when_empty() {
+    let mut agents = fixtures::agents();
+    agents[0].name = "<b>evil</b>".into();
+    agents[0].labels = vec!["x\"><i>".into()];
+    let html = agents_html(&agents, &[]);
+    assert!(!html.contains("<b>evil") && !html.contains("<i>"));
+    assert!(html.contains(&escaped("<b>evil</b>")));
+    let html = agents_page(
+        &layout(),
+        &AgentsData {
+            agents: &[],
+            queues: &[],
+            unlabeled: "agents",
+        },
+    );
+    assert!(html.contains("No agent has registered yet"));
+    assert!(html.contains("Nothing is queued."));
+    assert!(html.contains("run on agents only"));
 }
 
 #[test]

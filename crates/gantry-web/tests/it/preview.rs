@@ -131,6 +131,50 @@ fn write_preview() {
             },
         ),
     );
+    let agents = fixtures::agents();
+    let running: Vec<_> = jobs.iter().filter(|j| j.id == JobId(12)).collect();
+    let queues = fixtures::queues();
+    let build = ["build-1".to_string()];
+    let entries: Vec<AgentEntry> = agents
+        .iter()
+        .map(|a| AgentEntry {
+            agent: a,
+            online: a.name != "mac-mini",
+            queued: if a.name == "build-1" { 2 } else { 0 },
+            jobs: if a.name == "build-1" {
+                running.iter().map(|j| (*j, runs.first())).collect()
+            } else {
+                Vec::new()
+            },
+        })
+        .collect();
+    write(
+        "agents.html",
+        agents_page(
+            &l,
+            &AgentsData {
+                agents: &entries,
+                queues: &[
+                    QueueEntry {
+                        queue: &queues[0],
+                        server: true,
+                        agents: &[],
+                    },
+                    QueueEntry {
+                        queue: &queues[1],
+                        server: false,
+                        agents: &[],
+                    },
+                    QueueEntry {
+                        queue: &queues[2],
+                        server: false,
+                        agents: &build,
+                    },
+                ],
+                unlabeled: "server",
+            },
+        ),
+    );
     let mut anon = l.clone();
     anon.user = None;
     write(

@@ -10,7 +10,7 @@ pub use cx::Cx;
 
 use gantry_pipeline::yaml::{Kind, Node};
 
-use crate::model::{ServerSettings, Workspace};
+use crate::model::{ServerSettings, UnlabeledJobs, Workspace};
 use crate::url::{check_http_url, userinfo_range};
 
 /// Keys this version reads.
@@ -27,7 +27,7 @@ const LATER_KEYS: &[&str] = &[
     "oncall",
     "secrets",
 ];
-const SERVER_KEYS: &[&str] = &["url", "parallelism"];
+const SERVER_KEYS: &[&str] = &["url", "parallelism", "unlabeled_jobs", "agent_lease"];
 /// Most jobs one server runs at once; more is a typo, not a machine.
 const MAX_PARALLELISM: u32 = 1024;
 
@@ -82,15 +82,54 @@ fn server(cx: &mut Cx, node: &Node) -> Option<ServerSettings> {
     if node.kind == Kind::Null {
         return Some(ServerSettings::default());
     }
-    let entries = cx.map(node, "a map (url, parallelism)", "'server'")?;
+    let entries = cx.map(
+        node,
+        "a map (url, parallelism, unlabeled_jobs, agent_lease)",
+        "'server'",
+    )?;
     cx.check_keys(entries, SERVER_KEYS, "in 'server'");
     let url = node.get("url").map(|n| server_url(cx, n));
     let parallelism = node
         .get("parallelism")
         .map(|n| cx.count(n, "'parallelism' in 'server'", 1, MAX_PARALLELISM));
+    let unlabeled_jobs = match node.get("unlabeled_jobs") {
+        None => Some(UnlabeledJobs::Server),
+        Some(n) => match cx.text(n, "'unlabeled_jobs' in 'server'")?.as_str() {
+            "server" => Some(UnlabeledJobs::Server),
+            "agents" => Some(UnlabeledJobs::Agents),
+            "any" => Some(UnlabeledJobs::Any),
+            other => {
+                let diag = cx
+                    .error(n.span, format!("'{other}' is not a place jobs run"))
+                    .with_help("use `server`, `agents` or `any`");
+                cx.push(diag);
+                None
+            }
+        },
+    };
+    let agent_lease = match node.get("agent_lease") {
+        None => Some(None),
+        Some(n) => cx
+            .duration(n, "'agent_lease' in 'server'")
+            .and_then(|d| {
+                if (std::time::Duration::from_secs(2)..=std::time::Duration::from_secs(3600))
+                    .contains(&d)
+                {
+                    Some(Some(d))
+                } else {
+                    let diag = cx
+                        .error(n.span, "'agent_lease' must be between 2s and 1h")
+                        .with_help("30s suits most networks: long enough to ride out a short cut, short enough to move a dead agent's job soon");
+                    cx.push(diag);
+                    None
+                }
+            }),
+    };
     Some(ServerSettings {
         url: url.map_or(Some(None), |u| u.map(Some))?,
         parallelism: parallelism.map_or(Some(None), |p| p.map(Some))?,
+        unlabeled_jobs: unlabeled_jobs?,
+        agent_lease: agent_lease?,
     })
 }
 

@@ -1,5 +1,7 @@
-//! `gantry serve`: starts the server on a workspace and runs until Ctrl-C or SIGTERM;
-//! SIGHUP reloads `gantry.yml` (keeping the current one if the new one has errors).
+//! `gantry serve`: starts the server on a workspace and runs until Ctrl-C or SIGTERM
+//! (then stops accepting, lets requests finish, cancels running jobs, records them and
+//! exits 0); SIGHUP reloads `gantry.yml` (keeping the current one if the new one has
+//! errors). Logs go to stderr, as text or JSON lines (`--log-format`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -23,15 +25,28 @@ pub struct ServeArgs {
     /// PostgreSQL instead of SQLite: postgres://user:password@host/db
     #[arg(long, env = "GANTRY_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// Log lines on stderr: `text` for people, `json` (one object a line) for log
+    /// collectors.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "GANTRY_LOG_FORMAT")]
+    pub log_format: LogFormat,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 pub fn main(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let filter = tracing_subscriber::EnvFilter::try_from_env("GANTRY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false)
-        .init();
+        .with_writer(std::io::stderr);
+    match args.log_format {
+        LogFormat::Text => logs.with_target(false).init(),
+        LogFormat::Json => logs.json().with_current_span(false).init(),
+    }
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(serve(args))
 }
@@ -54,7 +69,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Err(e) => return Err(e.into()),
     };
     if !started.warnings.trim().is_empty() {
-        eprintln!("{}", started.warnings);
+        match args.log_format {
+            LogFormat::Text => eprintln!("{}", started.warnings),
+            // Keep every stderr line a JSON object for the log collector.
+            LogFormat::Json => {
+                tracing::warn!(warnings = %started.warnings.trim(), "the workspace has warnings")
+            }
+        }
     }
     if let Some(b) = &started.bootstrap {
         // Printed once, on the first start: neither value is stored in clear anywhere.

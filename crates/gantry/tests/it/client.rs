@@ -48,7 +48,9 @@ pub(crate) struct Server {
     pub(crate) url: String,
     pub(crate) token: String,
     pub(crate) workspace: tempfile::TempDir,
-    _data: tempfile::TempDir,
+    pub(crate) data: tempfile::TempDir,
+    /// The server's stderr, complete once it exits.
+    pub(crate) stderr: Option<std::thread::JoinHandle<String>>,
 }
 
 impl Drop for Server {
@@ -75,6 +77,11 @@ fn sh(dir: &Path, script: &str) {
 impl Server {
     /// A workspace with project `app` (pipelines ci, fail and slow), served on a free port.
     pub(crate) fn start() -> Server {
+        Server::start_with(&[], &[])
+    }
+
+    /// As [`Server::start`], with more `gantry serve` arguments and environment.
+    pub(crate) fn start_with(args: &[&str], envs: &[(&str, &str)]) -> Server {
         let workspace = tempfile::tempdir().unwrap();
         let data = tempfile::tempdir().unwrap();
         std::fs::write(
@@ -92,13 +99,26 @@ impl Server {
             &app,
             "git init -q -b main && git add -A && git -c user.email=dev@example.com -c user.name=Dev commit -qm 'initial commit'",
         );
+        Server::start_in(workspace, data, None, args, envs)
+    }
+
+    /// Serves `workspace` with `data` (`token`: one made by an earlier start there).
+    pub(crate) fn start_in(
+        workspace: tempfile::TempDir,
+        data: tempfile::TempDir,
+        token: Option<String>,
+        args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> Server {
         let mut child = Command::new(gantry_bin())
             .args(["serve", "--listen", "127.0.0.1:0", "--workspace"])
             .arg(workspace.path())
             .arg("--data")
             .arg(data.path())
+            .args(args)
             .env("NO_COLOR", "1")
             .env("GANTRY_LOG", "warn")
+            .envs(envs.iter().copied())
             .env_remove("GANTRY_TOKEN")
             .env_remove("GANTRY_DATABASE_URL")
             .stdin(Stdio::null())
@@ -130,7 +150,7 @@ impl Server {
                 }
             }
         });
-        let Ok((url, token)) = rx.recv_timeout(Duration::from_secs(30)) else {
+        let Ok((url, printed)) = rx.recv_timeout(Duration::from_secs(30)) else {
             let _ = child.kill();
             let _ = child.wait();
             panic!(
@@ -141,14 +161,17 @@ impl Server {
         Server {
             child,
             url,
-            token: token.expect("the first start prints GANTRY_TOKEN"),
+            token: token
+                .or(printed)
+                .expect("the first start prints GANTRY_TOKEN"),
             workspace,
-            _data: data,
+            data,
+            stderr: Some(err_text),
         }
     }
 
     /// `gantry ARGS` against this server with its token.
-    fn gantry(&self, args: &[&str]) -> Out {
+    pub(crate) fn gantry(&self, args: &[&str]) -> Out {
         self.gantry_with(args, Some(&self.token))
     }
 
@@ -171,7 +194,7 @@ impl Server {
         out
     }
 
-    fn run_json(&self, id: i64) -> Value {
+    pub(crate) fn run_json(&self, id: i64) -> Value {
         let out = self.gantry(&["runs", "show", &id.to_string(), "--json"]);
         assert_eq!(out.code, 0, "{out:?}");
         serde_json::from_str(&out.stdout).unwrap()
@@ -179,10 +202,10 @@ impl Server {
 }
 
 #[derive(Debug)]
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Out {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 /// Runs a command, killing it (and failing the test) if it takes longer than `limit`.
@@ -226,7 +249,7 @@ fn run_with_timeout(mut cmd: Command, limit: Duration) -> Out {
 }
 
 /// The run id in `started app / ci #1 (run 7)`.
-fn started_run(stdout: &str) -> i64 {
+pub(crate) fn started_run(stdout: &str) -> i64 {
     stdout
         .lines()
         .find_map(|l| l.split("(run ").nth(1)?.split(')').next()?.parse().ok())

@@ -1,7 +1,9 @@
 //! The REST API under `/api/v1`: projects and pipelines, runs, jobs, steps, logs,
-//! artifacts, events, cancel, rerun, trigger, tokens, reload. JSON in and out; errors
-//! as `{"error": {"code", "message"}}`. The OpenAPI document is `openapi.json`.
+//! artifacts, events, cancel, rerun, trigger, tokens, reload, agents and the queue. JSON
+//! in and out; errors as `{"error": {"code", "message"}}`. The OpenAPI document is
+//! `openapi.json`.
 
+pub mod agents;
 mod events;
 pub mod jobs;
 pub mod projects;
@@ -41,4 +43,7 @@ pub fn routes() -> Router<Arc<ServerState>> {
         .route("/events", get(events::list))
         .route("/tokens", get(tokens::list).post(tokens::create))
         .route("/tokens/{id}", axum::routing::delete(tokens::revoke))
+        .route("/agents", get(agents::list))
+        .route("/agents/{name}", get(agents::get))
+        .route("/queue", get(agents::queue))
 }
