@@ -143,7 +143,7 @@ fn the_api_json_shows_references_but_never_values_or_url_passwords() {
     assert_eq!(
         json,
         serde_json::json!({
-            "server": { "url": null, "parallelism": null },
+            "server": { "url": null, "parallelism": null, "unlabeled_jobs": "server" },
             "projects": { "web": {
                 "name": "web",
                 "source": { "repo": "https://h/w.git" },
