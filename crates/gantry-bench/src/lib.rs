@@ -1,5 +1,6 @@
 //! Shared pieces of the `gantry serve` benchmark drivers (`seed-runs`, `loadgen`,
-//! `webhook-latency`): wall-clock time in nanoseconds and latency summaries.
+//! `webhook-latency`, `agent-bench`): wall-clock time in nanoseconds, the API's
+//! timestamps in milliseconds, and latency summaries.
 #![forbid(unsafe_code)]
 
 use std::fmt;
@@ -12,6 +13,14 @@ pub fn now_ns() -> i128 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos() as i128)
         .unwrap_or_default()
+}
+
+/// Milliseconds since the Unix epoch of an RFC 3339 timestamp as the API writes them
+/// (`2026-11-22T10:00:00.123Z`); `None` for anything else.
+pub fn parse_timestamp_ms(s: &str) -> Option<i64> {
+    s.parse::<jiff::Timestamp>()
+        .ok()
+        .map(|t| t.as_millisecond())
 }
 
 /// Percentiles of a set of latencies, in milliseconds.
@@ -88,5 +97,21 @@ mod tests {
         assert_eq!((s.p50, s.p90, s.p99, s.max), (50.0, 90.0, 99.0, 100.0));
         assert_eq!(Summary::of(&[]), None);
         assert_eq!(Summary::of(&[3.0]).map(|s| s.p99), Some(3.0));
+    }
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(parse_timestamp_ms("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_timestamp_ms("1970-01-01T00:00:01.5Z"), Some(1500));
+        // date -u -d 2026-11-22T10:00:00Z +%s → 1795341600
+        assert_eq!(
+            parse_timestamp_ms("2026-11-22T10:00:00.123456Z"),
+            Some(1_795_341_600_123)
+        );
+        assert_eq!(
+            parse_timestamp_ms("2000-02-29T23:59:59.999Z"),
+            Some(951_868_799_999)
+        );
+        assert_eq!(parse_timestamp_ms("2026-11-22 10:00:00"), None);
     }
 }

@@ -197,7 +197,7 @@ gantry.yml:4:3: error: unknown key 'listen' in 'server'
   |
 4 |   listen: 1
   |   ^^^^^^ unknown key
-  = help: the keys allowed here are: url, parallelism
+  = help: the keys allowed here are: url, parallelism, unlabeled_jobs, agent_lease
 "#,
     ),
     (
@@ -277,7 +277,7 @@ gantry.yml:5:13: error: invalid branch name 'feature..x' for 'branch' in project
 1 | projects: [web]
   |           ^^^^^
 
-gantry.yml:2:9: error: expected a map (url, parallelism) for 'server', found a string
+gantry.yml:2:9: error: expected a map (url, parallelism, unlabeled_jobs, agent_lease) for 'server', found a string
   |
 2 | server: yes
   |         ^^^
