@@ -3,6 +3,12 @@
 //! mid-flight, so a job the server handed out is never dropped on the floor), start a
 //! runner per assignment, and pass cancellations and lost jobs on to runners. Draining
 //! (SIGTERM) stops claiming and returns once running jobs have reported.
+//!
+//! Leases are also watched from this side: when no poll has been answered for a whole
+//! lease (counted from when that poll was sent, which is no later than the server's
+//! renewal), the server may already have given the jobs to another agent, so they are
+//! stopped here without waiting to hear it — a job has at most one live owner even while
+//! the network is cut.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -12,6 +18,7 @@ use std::time::Duration;
 use gantry_core::Secret;
 use gantry_engine::{Executors, RunControl};
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::{Client, ClientError};
@@ -79,7 +86,9 @@ pub async fn run(config: AgentConfig, drain: CancellationToken) -> Result<(), Ag
 
     let mut running: HashMap<i64, Running> = HashMap::new();
     let mut runners: JoinSet<i64> = JoinSet::new();
-    let mut polls: JoinSet<(bool, Result<PollReply, ClientError>)> = JoinSet::new();
+    let mut polls: JoinSet<(bool, Instant, Result<PollReply, ClientError>)> = JoinSet::new();
+    // The send time of the latest answered poll: every lease held was renewed after it.
+    let mut renewed = Instant::now();
     let (mut claiming, mut beating) = (false, false);
     let mut draining = false;
     loop {
@@ -121,10 +130,11 @@ pub async fn run(config: AgentConfig, drain: CancellationToken) -> Result<(), Ag
         }
         tokio::select! {
             Some(done) = polls.join_next() => {
-                let Ok((was_claiming, reply)) = done else { continue };
+                let Ok((was_claiming, sent, reply)) = done else { continue };
                 if was_claiming { claiming = false } else { beating = false }
                 match reply {
                     Ok(reply) => {
+                        renewed = renewed.max(sent);
                         for id in reply.cancel {
                             if let Some(r) = running.get(&id) {
                                 tracing::info!(job = id, "cancelled by the server");
@@ -180,6 +190,18 @@ pub async fn run(config: AgentConfig, drain: CancellationToken) -> Result<(), Ag
                     running.remove(&id);
                 }
             }
+            _ = tokio::time::sleep_until(renewed + Duration::from_millis(registered.lease_ms)),
+                if running.values().any(|r| !r.lost.is_cancelled()) => {
+                for (id, r) in running.iter().filter(|(_, r)| !r.lost.is_cancelled()) {
+                    tracing::warn!(
+                        job = id,
+                        "lease lost: no answer from the server for a whole lease ({} ms); stopping the job",
+                        registered.lease_ms
+                    );
+                    r.lost.cancel();
+                    r.control.cancel.cancel();
+                }
+            }
             _ = drain.cancelled(), if !draining => {
                 tracing::info!(running = running.len(), "draining: no new jobs; waiting for running ones");
                 draining = true;
@@ -199,7 +221,8 @@ async fn poll(
     draining: bool,
     held: Vec<Held>,
     wait_ms: u64,
-) -> (bool, Result<PollReply, ClientError>) {
+) -> (bool, Instant, Result<PollReply, ClientError>) {
+    let sent = Instant::now();
     let body = Poll {
         free,
         draining,
@@ -213,7 +236,7 @@ async fn poll(
         tracing::debug!("poll failed: {e}");
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    (free > 0, result)
+    (free > 0, sent, result)
 }
 
 /// Registers, retrying while the server cannot be reached; `None` when told to drain

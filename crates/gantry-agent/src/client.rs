@@ -151,9 +151,14 @@ impl Client {
         self.post(paths::REGISTER, body, REQUEST_TIMEOUT).await
     }
 
-    /// A poll; the timeout allows for the server's wait plus a margin.
+    /// A poll; the timeout allows for the server's wait plus a margin (half the wait,
+    /// 0.5 to 2 s). The margin is short on purpose: a poll stuck on a connection the
+    /// network dropped must be given up and sent again on a new one while the leases it
+    /// renews still run (a poll waits at most a third of the lease).
     pub async fn poll(&self, body: &Poll) -> Result<PollReply, ClientError> {
-        let timeout = Duration::from_millis(body.wait_ms) + Duration::from_secs(5);
+        let wait = Duration::from_millis(body.wait_ms);
+        let margin = (wait / 2).clamp(Duration::from_millis(500), Duration::from_secs(2));
+        let timeout = wait + margin;
         self.post(paths::POLL, body, timeout).await
     }
 
