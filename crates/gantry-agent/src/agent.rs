@@ -65,6 +65,7 @@ pub async fn run(config: AgentConfig, drain: CancellationToken) -> Result<(), Ag
         client: client.clone(),
         executors: Arc::new(Executors::new()),
         jobs_dir,
+        caches_dir: config.data_dir.join("cache"),
     };
     let registration = Register {
         name: config.name.clone(),

@@ -16,11 +16,31 @@ pub fn pack_dir(dir: &Path) -> io::Result<Vec<u8>> {
     builder.into_inner()
 }
 
+/// Tar of everything under `dir` written to `file` (for trees too big to hold in
+/// memory: caches). Blocking.
+pub fn pack_dir_into(dir: &Path, file: std::fs::File) -> io::Result<()> {
+    let mut builder = tar::Builder::new(io::BufWriter::new(file));
+    builder.follow_symlinks(false);
+    if dir.is_dir() {
+        builder.append_dir_all(".", dir)?;
+    }
+    io::Write::flush(&mut builder.into_inner()?)
+}
+
 /// Unpacks a tar made by [`pack_dir`] (or `git archive`) into `dest`, creating it.
 /// Blocking.
 pub fn unpack(bytes: &[u8], dest: &Path) -> io::Result<()> {
+    unpack_from(bytes, dest)
+}
+
+/// Like [`unpack`], reading the tar from the file at `tar`. Blocking.
+pub fn unpack_file(tar: &Path, dest: &Path) -> io::Result<()> {
+    unpack_from(io::BufReader::new(std::fs::File::open(tar)?), dest)
+}
+
+fn unpack_from(reader: impl io::Read, dest: &Path) -> io::Result<()> {
     std::fs::create_dir_all(dest)?;
-    let mut archive = tar::Archive::new(bytes);
+    let mut archive = tar::Archive::new(reader);
     archive.set_preserve_permissions(true);
     archive.set_overwrite(true);
     archive.unpack(dest)

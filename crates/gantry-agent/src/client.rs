@@ -9,8 +9,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::protocol::{
-    Assignment, ErrorBody, Finish, LogAck, LogChunk, Poll, PollReply, Register, Registered, codes,
-    paths,
+    Assignment, CacheQuery, ErrorBody, Finish, LogAck, LogChunk, Poll, PollReply, Register,
+    Registered, codes, paths,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +83,8 @@ impl std::fmt::Debug for Client {
 /// Longest a request other than a poll may take before it counts as a network failure
 /// (and is retried): a cut connection must not stall an agent for minutes.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest a cache transfer may take (entries can be gigabytes).
+const CACHE_TIMEOUT: Duration = Duration::from_secs(3600);
 
 impl Client {
     pub fn new(server: &str, token: Secret, name: &str) -> Result<Self, ClientError> {
@@ -196,6 +198,74 @@ impl Client {
     /// The artifacts of the jobs this one needs: a tar of `<job slug>/<path>` entries.
     pub async fn needs_artifacts(&self, a: &Assignment) -> Result<Vec<u8>, ClientError> {
         self.get_bytes(paths::NEEDS_ARTIFACTS, a).await
+    }
+
+    /// Downloads the cache entry `q` asks for into the file `dest`: the key found, or
+    /// `None` when the server has no such entry.
+    pub async fn cache_restore(
+        &self,
+        job: i64,
+        q: &CacheQuery,
+        dest: &std::path::Path,
+    ) -> Result<Option<String>, ClientError> {
+        use tokio::io::AsyncWriteExt;
+        let resp = self
+            .http
+            .post(self.url(&paths::job(paths::CACHE_RESTORE, job)))
+            .bearer_auth(self.token.expose())
+            .timeout(CACHE_TIMEOUT)
+            .json(q)
+            .send()
+            .await
+            .map_err(transport)?;
+        let mut resp = Self::check(resp).await?;
+        if resp.status() == reqwest::StatusCode::NO_CONTENT {
+            return Ok(None);
+        }
+        let key = resp
+            .headers()
+            .get(paths::CACHE_KEY_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| percent_encoding::percent_decode_str(v).decode_utf8().ok())
+            .map(|k| k.into_owned())
+            .ok_or_else(|| ClientError::Transport("the cache answer names no key".into()))?;
+        let io = |e: std::io::Error| ClientError::Transport(format!("{}: {e}", dest.display()));
+        let mut file = tokio::fs::File::create(dest).await.map_err(io)?;
+        while let Some(chunk) = resp.chunk().await.map_err(transport)? {
+            file.write_all(&chunk).await.map_err(io)?;
+        }
+        file.flush().await.map_err(io)?;
+        Ok(Some(key))
+    }
+
+    /// Uploads the new cache entry `key` of job `job` from the tar file `tar`.
+    pub async fn cache_upload(
+        &self,
+        job: i64,
+        fencing_token: i64,
+        key: &str,
+        tar: &std::path::Path,
+    ) -> Result<(), ClientError> {
+        let file = tokio::fs::File::open(tar)
+            .await
+            .map_err(|e| ClientError::Transport(format!("{}: {e}", tar.display())))?;
+        let resp = self
+            .http
+            .put(self.url(&paths::job(paths::CACHE, job)))
+            .bearer_auth(self.token.expose())
+            .query(&[
+                ("fencing_token", fencing_token.to_string()),
+                ("key", key.to_string()),
+            ])
+            .header("content-type", "application/x-tar")
+            .timeout(CACHE_TIMEOUT)
+            .body(reqwest::Body::wrap_stream(
+                tokio_util::io::ReaderStream::new(file),
+            ))
+            .send()
+            .await
+            .map_err(transport)?;
+        Self::check(resp).await.map(|_| ())
     }
 
     /// Uploads the job's artifacts (a tar of its artifact directory).

@@ -21,6 +21,12 @@ pub mod paths {
     pub const NEEDS_ARTIFACTS: &str = "/api/v1/agent/jobs/{job}/needs-artifacts";
     pub const ARTIFACTS: &str = "/api/v1/agent/jobs/{job}/artifacts";
     pub const FINISH: &str = "/api/v1/agent/jobs/{job}/finish";
+    /// `POST` a [`super::CacheQuery`] → a tar, or 204 when there is no such entry.
+    pub const CACHE_RESTORE: &str = "/api/v1/agent/jobs/{job}/cache/restore";
+    /// `PUT ?fencing_token=&key=` with a tar: a new cache entry.
+    pub const CACHE: &str = "/api/v1/agent/jobs/{job}/cache";
+    /// The response header naming the cache key a restore found (percent-encoded).
+    pub const CACHE_KEY_HEADER: &str = "gantry-cache-key";
 
     /// `path` with `{job}` filled in.
     pub fn job(path: &str, job: i64) -> String {
@@ -108,6 +114,16 @@ pub struct Assignment {
     pub log_from: u64,
     /// Work directories earlier attempts used, so this one gets fresh ones.
     pub attempts_before: u32,
+}
+
+/// `POST cache/restore`: the cache entry a job asks for (exact `key`, else the newest
+/// entry starting with one of `restore_keys`, tried in order), in its project's caches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheQuery {
+    pub fencing_token: i64,
+    pub key: String,
+    #[serde(default)]
+    pub restore_keys: Vec<String>,
 }
 
 /// The commit a run is for (`git` context).

@@ -23,6 +23,8 @@ pub struct RunnerContext {
     pub executors: Arc<Executors>,
     /// `<agent data dir>/jobs`: each job works in its own directory below it.
     pub jobs_dir: PathBuf,
+    /// `<agent data dir>/cache`: caches kept across jobs, per project.
+    pub caches_dir: PathBuf,
 }
 
 /// Runs `a` to the end. `control` is cancelled when the server cancels the run; `lost`
@@ -157,6 +159,13 @@ async fn prepare(
         only: Vec::new(),
         keep_workdirs: false,
         source_commit: None,
+        cache: Some(crate::caches::job_caches(
+            &cx.caches_dir,
+            &a.project,
+            cx.client.clone(),
+            a.job_id,
+            a.fencing_token,
+        )),
     };
     // Progress events are not needed: the job's lines go through its own channel.
     let (events_tx, mut events_rx) = mpsc::channel(64);

@@ -43,6 +43,8 @@ pub struct RunOptions {
     /// When set, `source_dir` is a git repository (bare or not) and the jobs get a
     /// checkout of this commit of it, not a copy of a working tree (the server's runs).
     pub source_commit: Option<String>,
+    /// The caches' store; `None` keeps them in `<data_dir>/cache`.
+    pub cache: Option<crate::cache::CacheStore>,
 }
 
 /// Interrupts a run: `cancel` stops it (running steps are killed, environments cleaned

@@ -78,7 +78,10 @@ impl RunSession {
         let shared = Arc::new(RunShared {
             plan,
             artifacts: ArtifactStore::new(root.join("artifacts")),
-            cache: CacheStore::new(options.data_dir.join("cache")),
+            cache: options
+                .cache
+                .clone()
+                .unwrap_or_else(|| CacheStore::new(options.data_dir.join("cache"))),
             dirs,
             masker,
             contexts,

@@ -180,6 +180,13 @@ pub async fn start(opts: ServeOptions, shutdown: CancellationToken) -> Result<St
         s.hub.publish(Change::Enqueued);
         let stop = shutdown.clone();
         let mut server = tokio::spawn(async move {
+            // Nagle's algorithm would hold a response body back until the client's
+            // delayed ACK (about 40 ms) whenever headers and body leave in two writes.
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                if let Err(e) = tcp.set_nodelay(true) {
+                    tracing::debug!("setting TCP_NODELAY failed: {e}");
+                }
+            });
             axum::serve(listener, app)
                 .with_graceful_shutdown(async move { stop.cancelled().await })
                 .await

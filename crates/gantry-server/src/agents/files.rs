@@ -75,6 +75,7 @@ fn make_tar(source: &Path, commit: Option<&str>, dir: &Path, out: &Path) -> Resu
         None => RunDirs::open_or_create(source, &build),
     }
     .map_err(|e| e.to_string())?;
+    self_contained(&dirs.template)?;
     let bytes = gantry_agent::archive::pack_dir(&dirs.template)
         .map_err(|e| format!("packing the source: {e}"))?;
     let tmp = dir.join("source.tar.tmp");
@@ -82,6 +83,47 @@ fn make_tar(source: &Path, commit: Option<&str>, dir: &Path, out: &Path) -> Resu
     std::fs::rename(&tmp, out).map_err(|e| format!("{}: {e}", out.display()))?;
     let _ = std::fs::remove_dir_all(&build);
     Ok(())
+}
+
+/// Makes a checkout made with `git clone --shared` stand on its own: the template's
+/// objects live in the server's mirror (`objects/info/alternates`), which an agent does
+/// not have. Its history becomes shallow (the checked-out commit only, as a CI checkout
+/// with depth 1), the objects of that commit are copied into one pack, and the link to
+/// the mirror and the `origin` remote pointing at a server path go. Blocking.
+fn self_contained(template: &Path) -> Result<(), String> {
+    let git_dir = template.join(".git");
+    if !git_dir.join("objects/info/alternates").exists() {
+        return Ok(());
+    }
+    let head = git(template, &["rev-parse", "--verify", "HEAD"])?;
+    // `remote remove` fails when there is no `origin`; nothing to remove then.
+    let _ = git(template, &["remote", "remove", "origin"]);
+    let shallow = git_dir.join("shallow");
+    std::fs::write(&shallow, format!("{}\n", head.trim()))
+        .map_err(|e| format!("{}: {e}", shallow.display()))?;
+    // Without `-l`, repack copies the borrowed objects it needs into the new pack.
+    git(template, &["repack", "-a", "-d", "-q"])?;
+    let alternates = git_dir.join("objects/info/alternates");
+    std::fs::remove_file(&alternates).map_err(|e| format!("{}: {e}", alternates.display()))
+}
+
+/// Runs `git ARGS` in `dir`; its standard output, or an error with its standard error.
+fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .output()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "git {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// A tar of `<job slug>/<path>` for each of `keys` that has artifacts. Blocking.

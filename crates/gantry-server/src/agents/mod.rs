@@ -1,10 +1,11 @@
 //! The server's side of `gantry agent`: the registry of connected agents (a cache in
 //! front of the store's), job assignment with the same gate as the server's own pool,
 //! log chunks written exactly once, and the files agents fetch and upload (sources,
-//! artifacts). The HTTP endpoints are in `http/agent.rs`; the wire types in
+//! artifacts, caches). The HTTP endpoints are in `http/agent.rs`; the wire types in
 //! `gantry_agent::protocol`.
 
 pub mod assign;
+pub mod caches;
 pub mod files;
 pub mod logs;
 

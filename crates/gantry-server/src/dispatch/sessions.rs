@@ -57,6 +57,8 @@ impl Sessions {
             only: Vec::new(),
             keep_workdirs: false,
             source_commit,
+            // Per project, shared with the project's jobs on agents.
+            cache: Some(crate::agents::caches::project_caches(state, &run.project)),
         };
         // Progress events are not needed here: state changes go through the store and
         // each job's log has its own channel. Drain them so the engine never blocks.

@@ -1,6 +1,6 @@
 //! The agent endpoints under `/api/v1/agent` (docs/agents.md): register, poll (lease
-//! renewal, long-polled job assignment, cancellations), log chunks, source and
-//! artifacts, finish. Only agent tokens get in, and an agent only ever touches jobs it
+//! renewal, long-polled job assignment, cancellations), log chunks, source,
+//! artifacts and caches, finish. Only agent tokens get in, and an agent only ever touches jobs it
 //! owns with their current fencing token.
 
 use std::sync::Arc;
@@ -16,7 +16,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use gantry_agent::client::AGENT_HEADER;
 use gantry_agent::protocol::{
-    self, Conclusion, Finish, LogAck, LogChunk, Poll, PollReply, Register, Registered, codes,
+    self, CacheQuery, Conclusion, Finish, LogAck, LogChunk, Poll, PollReply, Register, Registered,
+    codes,
 };
 use gantry_store::{
     AgentRegistration, Job, JobConclusion, JobId, JobOutcome, JobStatus, Role, Route, RunId,
@@ -38,6 +39,10 @@ use crate::state::ServerState;
 const MAX_CHUNK_BODY: usize = 8 * 1024 * 1024;
 /// Largest artifact upload.
 const MAX_ARTIFACTS_BODY: usize = 256 * 1024 * 1024;
+/// Largest cache entry upload (streamed to disk, never held in memory).
+const MAX_CACHE_BODY: usize = 10 * 1024 * 1024 * 1024;
+/// Longest cache key.
+const MAX_CACHE_KEY: usize = 512;
 
 pub fn routes() -> Router<Arc<ServerState>> {
     Router::new()
@@ -52,6 +57,11 @@ pub fn routes() -> Router<Arc<ServerState>> {
         .route(
             "/agent/jobs/{id}/artifacts",
             axum::routing::put(upload_artifacts).layer(DefaultBodyLimit::max(MAX_ARTIFACTS_BODY)),
+        )
+        .route("/agent/jobs/{id}/cache/restore", post(cache_restore))
+        .route(
+            "/agent/jobs/{id}/cache",
+            axum::routing::put(cache_upload).layer(DefaultBodyLimit::max(MAX_CACHE_BODY)),
         )
         .route("/agent/jobs/{id}/finish", post(finish_job))
 }
@@ -483,6 +493,134 @@ async fn upload_artifacts(
             ApiError::bad_request(format!("the artifacts archive is not a valid tar: {e}"))
         })?;
     Ok(Json(json!({})))
+}
+
+fn check_cache_key(field: &str, key: &str) -> ApiResult<()> {
+    if key.is_empty() || key.len() > MAX_CACHE_KEY || key.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(format!(
+            "'{field}' must be 1 to {MAX_CACHE_KEY} bytes without control characters"
+        )));
+    }
+    Ok(())
+}
+
+/// The project of the run `job` belongs to.
+async fn job_project(state: &ServerState, job: &Job) -> ApiResult<String> {
+    Ok(state
+        .store
+        .get_run(job.run_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no run {}", job.run_id)))?
+        .project)
+}
+
+async fn cache_restore(
+    State(state): State<Arc<ServerState>>,
+    agent: AgentCaller,
+    Path(id): Path<i64>,
+    Json(q): Json<CacheQuery>,
+) -> ApiResult<Response> {
+    check_cache_key("key", &q.key)?;
+    for k in &q.restore_keys {
+        check_cache_key("restore_keys", k)?;
+    }
+    let job = owned_job(&state, &agent, id, q.fencing_token).await?;
+    let project = job_project(&state, &job).await?;
+    let data_dir = state.data_dir.clone();
+    let found = tokio::task::spawn_blocking(move || {
+        crate::agents::caches::pack_entry(&data_dir, &project, &q.key, &q.restore_keys).and_then(
+            |found| {
+                found
+                    .map(|(key, tmp)| {
+                        // Unlinked now; the open handle keeps the data while it streams.
+                        let file = tmp.reopen()?;
+                        Ok((key, file))
+                    })
+                    .transpose()
+            },
+        )
+    })
+    .await
+    .map_err(|e| ApiError::internal("packing the cache", e))?
+    .map_err(|e| ApiError::internal("packing the cache", e))?;
+    let Some((key, file)) = found else {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    };
+    // Keys may hold any text; the header carries it percent-encoded.
+    let encoded =
+        percent_encoding::utf8_percent_encode(&key, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let key_header = header::HeaderValue::from_str(&encoded)
+        .map_err(|e| ApiError::internal("naming the cache key", e))?;
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(
+        tokio::fs::File::from_std(file),
+    ));
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("application/x-tar"),
+            ),
+            (
+                header::HeaderName::from_static(protocol::paths::CACHE_KEY_HEADER),
+                key_header,
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct CacheUpload {
+    fencing_token: i64,
+    key: String,
+}
+
+async fn cache_upload(
+    State(state): State<Arc<ServerState>>,
+    agent: AgentCaller,
+    Path(id): Path<i64>,
+    Query(q): Query<CacheUpload>,
+    body: Body,
+) -> ApiResult<Json<serde_json::Value>> {
+    use futures_util::StreamExt;
+    use tokio::io::AsyncWriteExt;
+    check_cache_key("key", &q.key)?;
+    let job = owned_job(&state, &agent, id, q.fencing_token).await?;
+    let project = job_project(&state, &job).await?;
+    let dir = state.data_dir.join("caches");
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|e| ApiError::internal("storing the cache", e))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".upload-")
+        .tempfile_in(&dir)
+        .map_err(|e| ApiError::internal("storing the cache", e))?;
+    let mut file = tokio::fs::File::from_std(
+        tmp.reopen()
+            .map_err(|e| ApiError::internal("storing the cache", e))?,
+    );
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk
+            .map_err(|e| ApiError::bad_request(format!("reading the cache upload failed: {e}")))?;
+        file.write_all(&chunk)
+            .await
+            .map_err(|e| ApiError::internal("storing the cache", e))?;
+    }
+    file.flush()
+        .await
+        .map_err(|e| ApiError::internal("storing the cache", e))?;
+    drop(file);
+    let data_dir = state.data_dir.clone();
+    let key = q.key.clone();
+    let added = tokio::task::spawn_blocking(move || {
+        crate::agents::caches::install_entry(&data_dir, &project, &key, tmp.path())
+    })
+    .await
+    .map_err(|e| ApiError::internal("storing the cache", e))?
+    .map_err(|e| ApiError::bad_request(format!("the cache archive is not a valid tar: {e}")))?;
+    Ok(Json(json!({ "key": q.key, "added": added })))
 }
 
 fn conclusion(c: Conclusion) -> JobConclusion {

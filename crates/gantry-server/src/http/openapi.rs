@@ -183,6 +183,10 @@ fn agent_schemas() -> Value {
             "project": { "type": "string" }, "pipeline": { "type": "string" }, "run_number": { "type": "integer" },
             "plan": { "type": "object" }, "git": { "type": "object" }, "inputs": { "type": "object" }, "needs": { "type": "object" },
             "log_from": { "type": "integer" }, "attempts_before": { "type": "integer" } } },
+        "CacheQuery": { "type": "object", "required": ["fencing_token", "key"], "properties": {
+            "fencing_token": { "type": "integer", "format": "int64" },
+            "key": { "type": "string", "minLength": 1, "maxLength": 512 },
+            "restore_keys": { "type": "array", "items": { "type": "string", "minLength": 1, "maxLength": 512 } } } },
         "LogChunk": { "type": "object", "required": ["fencing_token", "from", "lines"], "properties": {
             "fencing_token": { "type": "integer", "format": "int64" }, "from": u64_,
             "lines": { "type": "array", "items": { "type": "object", "required": ["ts_ms", "stream", "text"], "properties": {
@@ -199,6 +203,41 @@ fn agent_schemas() -> Value {
                     "index": { "type": "integer", "minimum": 0 }, "name": { "type": "string" }, "result": conclusion, "outcome": conclusion,
                     "exit_code": { "type": ["integer", "null"], "format": "int32" }, "duration_ms": u64_ } } } } } } },
     })
+}
+
+/// `POST /agent/jobs/{id}/cache/restore`.
+fn cache_restore_path() -> Value {
+    let tar =
+        json!({ "application/x-tar": { "schema": { "type": "string", "format": "binary" } } });
+    json!({ "post": agent_job_op(
+        "A cache entry of the job's project as a tar: the key asked for, else the newest starting with a restore key (agent token)",
+        false,
+        Some(("application/json", schema_ref("CacheQuery"))),
+        json!({
+            "200": { "description": "the entry's files; the `gantry-cache-key` header names the key found",
+                "headers": { "gantry-cache-key": { "schema": { "type": "string" } } }, "content": tar },
+            "204": { "description": "no such entry" } })) })
+}
+
+/// `PUT /agent/jobs/{id}/cache`.
+fn cache_upload_path() -> Value {
+    let key = json!({ "name": "key", "in": "query", "required": true, "description": "the entry's key",
+        "schema": { "type": "string", "minLength": 1, "maxLength": 512 } });
+    let added = json!({ "type": "object", "required": ["key", "added"],
+        "properties": { "key": { "type": "string" }, "added": { "type": "boolean" } } });
+    let mut op = agent_job_op(
+        "Add a cache entry to the job's project from a tar; an existing key is kept as it is (agent token)",
+        true,
+        Some((
+            "application/x-tar",
+            json!({ "type": "string", "format": "binary" }),
+        )),
+        json!({ "200": ok_json("whether the entry was added", added) }),
+    );
+    if let Some(params) = op["parameters"].as_array_mut() {
+        params.push(key);
+    }
+    json!({ "put": op })
 }
 
 /// The registry's and the queue view's schemas (`http/api/agents.rs`).
@@ -307,6 +346,8 @@ pub fn spec() -> Value {
             "/agent/jobs/{id}/artifacts": { "put": agent_job_op("Upload the job's artifacts as a tar (agent token)", true,
                 Some(("application/x-tar", json!({ "type": "string", "format": "binary" }))),
                 json!({ "200": ok_json("stored", json!({ "type": "object" })) })) },
+            "/agent/jobs/{id}/cache/restore": cache_restore_path(),
+            "/agent/jobs/{id}/cache": cache_upload_path(),
             "/agent/jobs/{id}/finish": { "post": agent_job_op("Report how a job ended (agent token)", false, Some(("application/json", schema_ref("Finish"))),
                 json!({ "200": ok_json("recorded (also when this finish was already recorded)", json!({ "type": "object" })),
                         "409": error_response("`stale_fencing_token`: the job is no longer this agent's; `log_incomplete`: send the missing log lines first") })) },

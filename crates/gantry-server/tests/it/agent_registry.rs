@@ -232,6 +232,7 @@ async fn registry_queue_views_roles_and_page() {
         "{html}"
     );
     assert!(html.contains("app / gpu #1"), "{html}");
+    caches(&server, &gpu_token, &linux_token, &reply["jobs"][0]).await;
 
     // Unknown agents are a JSON 404.
     let (status, body) = server.get("/api/v1/agents/nope").await;
@@ -262,4 +263,85 @@ async fn registry_queue_views_roles_and_page() {
     let (status, _) = page(&server, &gpu_token).await;
     assert_eq!(status, 303, "an agent token is sent to sign in");
     server.stop().await;
+}
+
+/// The cache endpoints, as the owner of `job` and as another agent: bad keys, a miss,
+/// a broken upload, an upload, the same key again (entries are immutable), a restore by
+/// prefix that streams the tar back with the key found.
+async fn caches(server: &TestServer, owner: &str, other: &str, job: &Value) {
+    let id = job["job_id"].as_i64().unwrap();
+    let fence = job["fencing_token"].as_i64().unwrap();
+    let restore = |token: &str, agent: &str, key: &str, prefixes: &[&str]| {
+        server
+            .http
+            .post(format!(
+                "{}/api/v1/agent/jobs/{id}/cache/restore",
+                server.base
+            ))
+            .bearer_auth(token)
+            .header(AGENT_HEADER, agent)
+            .json(&json!({ "fencing_token": fence, "key": key, "restore_keys": prefixes }))
+            .send()
+    };
+    let upload = |key: &str, body: Vec<u8>| {
+        server
+            .http
+            .put(format!("{}/api/v1/agent/jobs/{id}/cache", server.base))
+            .bearer_auth(owner)
+            .header(AGENT_HEADER, "gpu-box")
+            .query(&[
+                ("fencing_token", fence.to_string()),
+                ("key", key.to_string()),
+            ])
+            .body(body)
+            .send()
+    };
+    let r = restore(other, "linux-1", "deps-1", &[]).await.unwrap();
+    assert_eq!(r.status().as_u16(), 409, "another agent's job");
+    let r = restore(owner, "gpu-box", "", &[]).await.unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("'key'"),
+        "{body}"
+    );
+    let r = restore(owner, "gpu-box", "deps-1", &["deps-"])
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204, "nothing cached yet");
+
+    let r = upload("deps-1", b"not a tar at all".repeat(100))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400, "{}", r.text().await.unwrap());
+    let src = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(src.path().join("deps")).unwrap();
+    std::fs::write(src.path().join("deps/lib.a"), "compiled").unwrap();
+    let tar = gantry_agent::archive::pack_dir(src.path()).unwrap();
+    let r = upload("deps-1", tar.clone()).await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["added"], true);
+    let r = upload("deps-1", tar).await.unwrap();
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["added"],
+        false,
+        "immutable"
+    );
+
+    let r = restore(owner, "gpu-box", "deps-2", &["nope-", "deps-"])
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        r.headers()["gantry-cache-key"],
+        "deps%2D1",
+        "percent-encoded"
+    );
+    let bytes = r.bytes().await.unwrap();
+    let out = tempfile::tempdir().unwrap();
+    gantry_agent::archive::unpack(&bytes, out.path()).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(out.path().join("deps/lib.a")).unwrap(),
+        "compiled"
+    );
 }

@@ -197,6 +197,7 @@ pub fn main(args: RunArgs) -> anyhow::Result<ExitCode> {
         secrets,
         only: args.jobs.clone(),
         keep_workdirs: args.keep_workdirs,
+        cache: None,
         source_commit: None,
     };
 

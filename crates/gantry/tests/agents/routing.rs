@@ -10,10 +10,10 @@ use crate::harness::{Agent, Server, lab};
 fn pipeline() -> String {
     let mut p = String::from("name: fan\non: { manual: {} }\njobs:\n");
     p.push_str(
-        "  produce:\n    runs_on: [alpha]\n    artifacts: [out/]\n    steps:\n      - run: mkdir -p out && echo made-on-$(hostname -I | tr -d ' ') > out/made.txt\n",
+        "  produce:\n    runs_on: [alpha]\n    artifacts: [out/]\n    cache: { key: deps-1, paths: [deps] }\n    steps:\n      - run: mkdir -p deps && echo cached-on-$(hostname -I | tr -d ' ') > deps/lib\n      - run: mkdir -p out && echo made-on-$(hostname -I | tr -d ' ') > out/made.txt\n      - run: test ! -e .git/objects/info/alternates && echo commit-$(git log -1 --format=%H) && echo dirty-$(git status --porcelain --untracked-files=no | wc -l)\n",
     );
     p.push_str(
-        "  consume:\n    runs_on: [beta]\n    needs: [produce]\n    outputs: { where: \"${{ steps.read.outputs.where }}\" }\n    steps:\n      - id: read\n        run: cat out/made.txt && echo \"where=$(cat out/made.txt)\" >> \"$GANTRY_OUTPUT\"\n",
+        "  consume:\n    runs_on: [beta]\n    needs: [produce]\n    cache: { key: deps-2, restore_keys: [deps-], paths: [deps] }\n    outputs: { where: \"${{ steps.read.outputs.where }}\" }\n    steps:\n      - id: read\n        run: cat deps/lib && cat out/made.txt && echo \"where=$(cat out/made.txt)\" >> \"$GANTRY_OUTPUT\"\n",
     );
     for i in 0..28 {
         let labels = match i % 3 {
@@ -46,6 +46,13 @@ fn three_agents_run_a_30_job_pipeline_with_label_routing() {
     assert_eq!(detail["run"]["status"], "success", "{detail}");
     let jobs = detail["jobs"].as_array().unwrap();
     assert_eq!(jobs.len(), 30);
+    // The source's `.git` stands on its own on the agent (no link to the server's
+    // mirror): `git log` and `git status` work there.
+    let sha = detail["run"]["git"]["sha"].as_str().unwrap();
+    let produce = jobs.iter().find(|j| j["key"] == "produce").unwrap();
+    let log = server.raw_log(produce["id"].as_i64().unwrap());
+    assert!(log.contains(&format!("commit-{sha}")), "{log}");
+    assert!(log.contains("dirty-0"), "{log}");
     let addr = |i: usize| hosts[i].addr().to_string();
     let mut by_agent = std::collections::BTreeMap::<String, usize>::new();
     for job in jobs {
@@ -93,6 +100,10 @@ fn three_agents_run_a_30_job_pipeline_with_label_routing() {
         format!("made-on-{}", addr(0)),
         "{consume}"
     );
+    // The cache saved on alpha's host was restored on beta's, through the server.
+    let log = server.raw_log(consume["id"].as_i64().unwrap());
+    assert!(log.contains("cache restored from key 'deps-1'"), "{log}");
+    assert!(log.contains(&format!("cached-on-{}", addr(0))), "{log}");
     // The artifact is downloadable from the server like any other.
     let listed = server.api("GET", &format!("/api/v1/runs/{run}/artifacts"), None);
     assert!(listed.to_string().contains("made.txt"), "{listed}");
