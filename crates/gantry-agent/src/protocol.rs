@@ -97,7 +97,8 @@ pub struct Assignment {
     pub fencing_token: i64,
     /// 1 for the first attempt; more when an earlier owner lost the job.
     pub attempt: u32,
-    /// The job's index in `plan.jobs`.
+    /// The job's index in `plan.jobs`. `plan` is the part of the run's plan this job
+    /// needs: the pipeline's settings, the jobs it needs (keys only, no steps), then it.
     pub index: usize,
     pub key: String,
     pub name: String,
