@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use axum::Json;
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -26,6 +26,7 @@ use gantry_store::{
 use serde::Deserialize;
 use serde_json::json;
 
+use super::api::query::{JsonBody, Path, Query};
 use super::error::{ApiError, ApiResult};
 use crate::agents::Known;
 use crate::agents::assign::assign;
@@ -182,7 +183,7 @@ async fn known(state: &ServerState, agent: &AgentCaller) -> ApiResult<Known> {
 async fn register(
     State(state): State<Arc<ServerState>>,
     agent: AgentCaller,
-    Json(body): Json<Register>,
+    JsonBody(body): JsonBody<Register>,
 ) -> ApiResult<Json<Registered>> {
     if body.protocol != protocol::PROTOCOL {
         return Err(ApiError::bad_request(format!(
@@ -276,7 +277,7 @@ async fn seen(state: &ServerState, name: &str, draining: bool) {
 async fn poll(
     State(state): State<Arc<ServerState>>,
     agent: AgentCaller,
-    Json(body): Json<Poll>,
+    JsonBody(body): JsonBody<Poll>,
 ) -> ApiResult<Json<PollReply>> {
     let known = known(&state, &agent).await?;
     let settings = state.agents.settings();
@@ -391,7 +392,7 @@ async fn logs(
     State(state): State<Arc<ServerState>>,
     agent: AgentCaller,
     Path(id): Path<i64>,
-    Json(chunk): Json<LogChunk>,
+    JsonBody(chunk): JsonBody<LogChunk>,
 ) -> ApiResult<Json<LogAck>> {
     let job = owned_job(&state, &agent, id, chunk.fencing_token).await?;
     match state
@@ -518,7 +519,7 @@ async fn cache_restore(
     State(state): State<Arc<ServerState>>,
     agent: AgentCaller,
     Path(id): Path<i64>,
-    Json(q): Json<CacheQuery>,
+    JsonBody(q): JsonBody<CacheQuery>,
 ) -> ApiResult<Response> {
     check_cache_key("key", &q.key)?;
     for k in &q.restore_keys {
@@ -665,7 +666,7 @@ async fn finish_job(
     State(state): State<Arc<ServerState>>,
     agent: AgentCaller,
     Path(id): Path<i64>,
-    Json(body): Json<Finish>,
+    JsonBody(body): JsonBody<Finish>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let job = match owned_job(&state, &agent, id, body.fencing_token).await {
         Ok(job) => job,

@@ -66,12 +66,6 @@ fn op_required_body(summary: &str, body: Value, responses: Value) -> Value {
     o
 }
 
-/// A response whose body is `text/plain`: axum's own rejections (a body that is too large,
-/// not JSON, or JSON of the wrong shape on the agent endpoints).
-fn text_response(description: &str) -> Value {
-    json!({ "description": description, "content": { "text/plain": { "schema": { "type": "string" } } } })
-}
-
 fn ok_tar(description: &str) -> Value {
     json!({ "description": description, "content": { "application/x-tar": { "schema": { "type": "string", "format": "binary" } } } })
 }
@@ -97,14 +91,13 @@ fn fencing_query() -> Value {
 /// any other role, admins included, is a 403 before anything else is looked at.
 fn agent_errors() -> Value {
     json!({
-        "400": { "description": "a missing or bad gantry-agent header, or a bad body or parameter (axum's rejections are plain text)",
-            "content": { "application/json": { "schema": schema_ref("Error") }, "text/plain": { "schema": { "type": "string" } } } },
+        "400": error_response("a missing or bad gantry-agent header, or a bad body or parameter (the message names it)"),
         "401": error_response("no valid token"),
         "403": error_response("not an agent token (every other role, admin included), or the agent name is registered with another token"),
         "404": error_response("`unknown_agent`: the agent is not registered (register again); or no such job"),
-        "413": text_response("the body is too large"),
-        "415": text_response("the body is not JSON"),
-        "422": text_response("the JSON body does not have the expected fields"),
+        "413": { "description": "the body is too large (JSON bodies get a JSON error; tar uploads axum's plain text)",
+            "content": { "application/json": { "schema": schema_ref("Error") }, "text/plain": { "schema": { "type": "string" } } } },
+        "415": error_response("the body is not JSON"),
     })
 }
 

@@ -234,6 +234,39 @@ async fn registry_queue_views_roles_and_page() {
     assert!(html.contains("app / gpu #1"), "{html}");
     caches(&server, &gpu_token, &linux_token, &reply["jobs"][0]).await;
 
+    // A bad body or query on an agent endpoint is a JSON error naming the field.
+    let (status, body) = send(
+        &server,
+        reqwest::Method::POST,
+        "/api/v1/agent/poll",
+        &gpu_token,
+        Some("gpu-box"),
+        Some(json!({ "free": "two", "draining": false, "held": [], "wait_ms": 0 })),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("free"),
+        "{body}"
+    );
+    let (status, body) = send(
+        &server,
+        reqwest::Method::GET,
+        &format!("/api/v1/agent/jobs/{job_id}/source?fencing_token=x"),
+        &gpu_token,
+        Some("gpu-box"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("fencing_token"),
+        "{body}"
+    );
+
     // Unknown agents are a JSON 404.
     let (status, body) = server.get("/api/v1/agents/nope").await;
     assert_eq!(status, 404);

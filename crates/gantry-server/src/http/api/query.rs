@@ -60,10 +60,11 @@ fn decode(s: &str) -> String {
 }
 
 /// A JSON body, or a 400 whose message names the field at fault (415 when the request
-/// is not JSON at all).
+/// is not JSON at all, 413 when it is too large).
 pub fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     body.map(|Json(v)| v).map_err(|e| match e {
-        JsonRejection::MissingJsonContentType(_) => {
+        JsonRejection::MissingJsonContentType(_) | JsonRejection::BytesRejection(_) => {
+            // 415 not JSON, 413 too large: the status says more than a 400 would.
             ApiError::new(e.status(), "bad_body", e.body_text())
         }
         other => ApiError::bad_request(other.body_text()),
@@ -90,5 +91,44 @@ where
             .await
             .map(|axum::extract::Path(v)| Path(v))
             .map_err(|e| ApiError::bad_request(format!("path: {}", e.body_text())))
+    }
+}
+
+/// A JSON body as an extractor: a bad one is a JSON 400 naming the field (415 when the
+/// request is not JSON), as [`body`] makes it.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<S, T> axum::extract::FromRequest<S> for JsonBody<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        body(Json::<T>::from_request(req, state).await).map(JsonBody)
+    }
+}
+
+/// A typed query string: a missing or bad parameter is a JSON 400 naming it.
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for Query<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(v)| Query(v))
+            .map_err(|e| ApiError::bad_request(format!("query: {}", e.body_text())))
     }
 }
