@@ -8,6 +8,7 @@
 //! environment and file system passed in); `render` (diagnostics with secrets blanked).
 #![forbid(unsafe_code)]
 
+mod inventory;
 mod load;
 mod model;
 mod parse;
@@ -16,6 +17,10 @@ mod resolve;
 mod secret_ref;
 mod url;
 
+pub use inventory::{
+    ALL_GROUP, Connection, DEFAULT_INFRA_GLOB, DEFAULT_SSH_PORT, Group, Host, Inventory,
+    LOCAL_HOST, SshTarget,
+};
 pub use load::{FILE_NAME, Invalid, LoadError, Loaded, load};
 pub use model::{
     DEFAULT_AGENT_LEASE, DEFAULT_BRANCH, DEFAULT_PIPELINES_DIR, DEFAULT_POLL, ForgeKind,
@@ -25,6 +30,13 @@ pub use model::{
 pub use resolve::{ProjectSecrets, ResolvedSecrets};
 pub use secret_ref::{SecretRef, SecretSource};
 pub use url::redact_url;
+
+/// The parsing context and YAML-to-JSON conversion, for other declaration files read
+/// on the same spanned YAML tree (`gantry-infra`'s resource files).
+pub mod grammar {
+    pub use crate::parse::Cx;
+    pub use crate::parse::to_json;
+}
 
 use gantry_core::{Diagnostic, Span};
 use gantry_pipeline::yaml;

@@ -30,6 +30,10 @@ pub struct Workspace {
     pub server: ServerSettings,
     /// Projects in file order.
     pub projects: IndexMap<String, Project>,
+    /// `hosts:`, `groups:` and `infra:`. Not part of the server API's workspace view
+    /// (yet): `gantry infra` reads it.
+    #[serde(skip)]
+    pub inventory: crate::inventory::Inventory,
 }
 
 impl Workspace {

@@ -43,6 +43,8 @@ enum Command {
     Cancel(cmd::cancel::CancelArgs),
     /// Run a finished run again on a server (all jobs, or only the failed ones).
     Rerun(cmd::cancel::RerunArgs),
+    /// Plan or apply the hosts' configuration declared in the workspace (infra/*.yml).
+    Infra(cmd::infra::InfraArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
         Command::Trigger(args) => cmd::trigger::main(args),
         Command::Cancel(args) => cmd::cancel::cancel(args),
         Command::Rerun(args) => cmd::cancel::rerun(args),
+        Command::Infra(args) => cmd::infra::main(args),
     };
     match result {
         Ok(code) => code,

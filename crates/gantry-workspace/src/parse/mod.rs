@@ -3,21 +3,25 @@
 
 mod cx;
 mod forge;
+mod inventory;
 mod project;
 mod secret;
 
 pub use cx::Cx;
+pub use inventory::to_json;
 
 use gantry_pipeline::yaml::{Kind, Node};
 
 use crate::model::{ServerSettings, UnlabeledJobs, Workspace};
 use crate::url::{check_http_url, userinfo_range};
 
-/// Keys this version reads.
-const READ_KEYS: &[&str] = &["server", "projects"];
-/// Keys of later capabilities (DESIGN.md's workspace file): accepted, not yet read, so
-/// a workspace written for a newer Gantry still serves its projects.
-const LATER_KEYS: &[&str] = &[
+/// Top-level keys, in DESIGN.md's order. This version reads `server`, `projects`,
+/// `hosts`, `groups` and `infra`; the others belong to later capabilities and are
+/// accepted, not yet read, so a workspace written for a newer Gantry still serves its
+/// projects.
+const TOP_KEYS: &[&str] = &[
+    "server",
+    "projects",
     "hosts",
     "groups",
     "environments",
@@ -40,8 +44,7 @@ pub fn workspace(cx: &mut Cx, root: &Node) -> Option<Workspace> {
         .filter(|(k, _)| !k.text.starts_with("x-"))
         .cloned()
         .collect();
-    let all_keys: Vec<&str> = READ_KEYS.iter().chain(LATER_KEYS).copied().collect();
-    cx.check_keys(&checked, &all_keys, "at the top level of the workspace");
+    cx.check_keys(&checked, TOP_KEYS, "at the top level of the workspace");
 
     let server = match root.get("server") {
         Some(node) => server(cx, node),
@@ -51,6 +54,7 @@ pub fn workspace(cx: &mut Cx, root: &Node) -> Option<Workspace> {
         Some(node) => project::projects(cx, node),
         None => Default::default(),
     };
+    let inventory = inventory::inventory(cx, root);
     // Judged on the file, not on `projects`: an invalid project or a `projects:` of
     // the wrong type is reported already.
     let none_declared = match root.get("projects") {
@@ -61,7 +65,9 @@ pub fn workspace(cx: &mut Cx, root: &Node) -> Option<Workspace> {
             _ => false,
         },
     };
-    if none_declared {
+    // A workspace for infrastructure only needs no projects.
+    let infra_only = root.get("hosts").is_some();
+    if none_declared && !infra_only {
         let span = root
             .as_map()
             .and_then(|e| e.iter().find(|(k, _)| k.text == "projects"))
@@ -75,6 +81,7 @@ pub fn workspace(cx: &mut Cx, root: &Node) -> Option<Workspace> {
         file: cx.file.to_string(),
         server: server?,
         projects,
+        inventory,
     })
 }
 

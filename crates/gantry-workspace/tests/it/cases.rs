@@ -337,6 +337,69 @@ gantry.yml:2:1: error: the workspace file holds one YAML document, but a second 
   = help: did you mean 'webhook_secret'? Gantry keys are written with underscores
 "#,
     ),
+    (
+        "host_typo",
+        "hosts:\n  web1:\n    adress: 10.0.0.1\n    groups: [web]\n",
+        r#"gantry.yml:3:5: error: unknown key 'adress' in host 'web1'
+  |
+3 |     adress: 10.0.0.1
+  |     ^^^^^^ unknown key
+  = help: did you mean 'address'?
+"#,
+    ),
+    (
+        "host_problems",
+        "hosts:\n  Web1: { address: 10.0.0.1 }\n  db: { address: [1], port: 70000, groups: web }\n  local: { address: 10.0.0.9 }\n",
+        r#"gantry.yml:2:3: error: invalid host name 'Web1'
+  |
+2 |   Web1: { address: 10.0.0.1 }
+  |   ^^^^ invalid name
+  = help: a host name has lowercase letters, digits, '-', '_' and '.', starts with a letter or digit, and is at most 63 characters long
+
+gantry.yml:3:18: error: expected a string for 'address' in host 'db', found a list
+  |
+3 |   db: { address: [1], port: 70000, groups: web }
+  |                  ^^^
+
+gantry.yml:3:29: error: 'port' in host 'db' must be between 1 and 65535, found 70000
+  |
+3 |   db: { address: [1], port: 70000, groups: web }
+  |                             ^^^^^
+
+gantry.yml:3:44: error: expected a list of names for 'groups' in host 'db', found a string
+  |
+3 |   db: { address: [1], port: 70000, groups: web }
+  |                                            ^^^
+
+gantry.yml:4:12: error: 'address' does not apply to the built-in host 'local'
+  |
+4 |   local: { address: 10.0.0.9 }
+  |            ^^^^^^^
+  = help: 'local' is this machine, reached without SSH; it takes only `groups` and `vars`
+"#,
+    ),
+    (
+        "group_and_vars",
+        "hosts:\n  a: { address: 10.0.0.1, vars: { 1x: 2, ok: 3 } }\ngroups:\n  web: { var: { a: 1 } }\ninfra: [/etc/*.yml]\n",
+        r#"gantry.yml:2:35: error: invalid var name '1x' in 'vars' in host 'a'
+  |
+2 |   a: { address: 10.0.0.1, vars: { 1x: 2, ok: 3 } }
+  |                                   ^^
+  = help: a var name has letters, digits and '_', and does not start with a digit (templates refer to it by name)
+
+gantry.yml:4:10: error: unknown key 'var' in group 'web'
+  |
+4 |   web: { var: { a: 1 } }
+  |          ^^^ unknown key
+  = help: did you mean 'vars'?
+
+gantry.yml:5:9: error: an 'infra' glob must stay inside the workspace
+  |
+5 | infra: [/etc/*.yml]
+  |         ^^^^^^^^^^
+  = help: write it relative to the workspace directory, e.g. infra/*.yml
+"#,
+    ),
 ];
 
 #[test]

@@ -5,6 +5,7 @@
 
 mod cases;
 mod examples;
+mod inventory;
 mod load;
 mod props;
 mod secrets;

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 pub mod agent;
 pub mod cancel;
+pub mod infra;
 pub mod logs;
 pub mod run;
 pub mod runs;

@@ -4,6 +4,7 @@
 
 mod client;
 mod examples;
+mod infra;
 mod run_behaviour;
 mod serve;
 mod support;

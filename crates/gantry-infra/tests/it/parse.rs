@@ -1,0 +1,162 @@
+//! Resource files: every type read as written, ids, ordering fields, and malformed files
+//! reported with file:line:col and a suggestion.
+
+use gantry_infra::parse::parse;
+use gantry_infra::resource::{FileContent, Spec};
+
+const GOOD: &str = r#"
+- hosts: [web, local]
+  resources:
+    - directory: { path: /srv/app, mode: "0755", owner: root, group: root }
+    - name: config
+      file: { path: /srv/app/app.conf, content: "port = 80\n", mode: "0640" }
+      requires: [directory /srv/app]
+      notify: [reload]
+    - file: { path: /etc/motd, source: files/motd }
+    - symlink: { path: /srv/current, target: /srv/app }
+    - line: { path: /etc/hosts.allow, line: "ALL: 10.0.0.0/8", regexp: "^ALL:" }
+    - command: { run: "make install", creates: /usr/local/bin/app, unless: "false", only_if: "true" }
+  handlers:
+    reload: { run: "systemctl reload app" }
+"#;
+
+#[test]
+fn every_type_is_read_as_written() {
+    let parsed = parse("infra/web.yml", GOOD);
+    assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+    let file = parsed.file.unwrap();
+    let play = &file.plays[0];
+    let targets: Vec<&str> = play.hosts.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(targets, ["web", "local"]);
+    let ids: Vec<&str> = play.resources.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "directory /srv/app",
+            "config",
+            "file /etc/motd",
+            "symlink /srv/current",
+            "line /etc/hosts.allow",
+            "command make install"
+        ]
+    );
+    let config = &play.resources[1];
+    assert_eq!(config.requires, ["directory /srv/app"]);
+    assert_eq!(config.notify, ["reload"]);
+    assert_eq!(config.location(), "infra/web.yml:5");
+    let Spec::File(spec) = &config.spec else {
+        panic!("a file")
+    };
+    assert_eq!(spec.mode, Some(0o640));
+    assert_eq!(spec.content, FileContent::Inline("port = 80\n".into()));
+    let Spec::File(motd) = &play.resources[2].spec else {
+        panic!("a file")
+    };
+    assert!(matches!(&motd.content, FileContent::Source { path, .. } if path == "files/motd"));
+    let Spec::Command(cmd) = &play.resources[5].spec else {
+        panic!("a command")
+    };
+    assert_eq!(cmd.creates.as_deref(), Some("/usr/local/bin/app"));
+    assert_eq!(cmd.unless.as_deref(), Some("false"));
+    assert_eq!(cmd.only_if.as_deref(), Some("true"));
+    assert_eq!(play.handlers[0].name, "reload");
+}
+
+/// Renders the diagnostics of a malformed file.
+fn errors(source: &str) -> String {
+    let parsed = parse("infra/web.yml", source);
+    assert!(parsed.file.is_none(), "expected errors");
+    let file = gantry_core::SourceFile::new("infra/web.yml", source);
+    parsed
+        .diagnostics
+        .iter()
+        .map(|d| d.render(Some(&file), false))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn unknown_keys_name_file_line_and_a_suggestion() {
+    let out = errors("- hosts: [web]\n  resources:\n    - file: { path: /a, contnet: x }\n");
+    assert!(
+        out.contains("infra/web.yml:3:25: error: unknown key 'contnet' in a 'file' resource"),
+        "{out}"
+    );
+    assert!(out.contains("did you mean 'content'?"), "{out}");
+    assert!(
+        !out.contains("neither"),
+        "a misspelt key is reported once: {out}"
+    );
+
+    let out = errors("- hosts: [web]\n  resourcs: []\n");
+    assert!(
+        out.contains("infra/web.yml:2:3: error: unknown key 'resourcs' in a play"),
+        "{out}"
+    );
+    assert!(out.contains("did you mean 'resources'?"), "{out}");
+
+    let out = errors("- hosts: [web]\n  resources:\n    - flie: { path: /a }\n");
+    assert!(
+        out.contains("infra/web.yml:3:7: error: unknown key 'flie'"),
+        "{out}"
+    );
+    assert!(out.contains("did you mean 'file'?"), "{out}");
+}
+
+#[test]
+fn bad_values_are_reported_each_at_its_place() {
+    let source = "- hosts: [web]\n  resources:\n    - file: { path: etc/motd, content: x, mode: rwx }\n    - line: { path: /a }\n    - directory: { path: /d }\n      requires: [directory /e]\n      notify: [relod]\n  handlers:\n    reload: { run: x }\n";
+    let out = errors(source);
+    assert!(
+        out.contains("infra/web.yml:3:21: error: 'path' must be absolute, found 'etc/motd'"),
+        "{out}"
+    );
+    assert!(
+        out.contains("infra/web.yml:3:49: error: invalid mode 'rwx'"),
+        "{out}"
+    );
+    assert!(
+        out.contains("infra/web.yml:4:13: error: a 'line' resource has no 'line'"),
+        "{out}"
+    );
+    assert!(
+        out.contains("'directory /d' requires 'directory /e', which is not declared in this file"),
+        "{out}"
+    );
+    assert!(
+        out.contains("'directory /d' notifies 'relod', which is not a handler in this file"),
+        "{out}"
+    );
+    assert!(out.contains("did you mean 'reload'?"), "{out}");
+}
+
+#[test]
+fn structure_errors_and_yaml_errors_have_places_too() {
+    let out = errors("hosts: [web]\n");
+    assert!(
+        out.contains("infra/web.yml:1:1: error: expected a list of plays"),
+        "{out}"
+    );
+    let out = errors("- hosts: [web\n");
+    assert!(out.contains("infra/web.yml:"), "{out}");
+    let out = errors("- resources: []\n");
+    assert!(out.contains("a play has no 'hosts'"), "{out}");
+    let out = errors(
+        "- hosts: [web]\n  resources:\n    - file: { path: /a, content: x }\n      directory: { path: /b }\n",
+    );
+    assert!(
+        out.contains("infra/web.yml:4:7: error: a resource has more than one type"),
+        "{out}"
+    );
+    let out = errors(
+        "- hosts: [web]\n  resources:\n    - file: { path: /a, content: x }\n    - file: { path: /a, content: y }\n",
+    );
+    assert!(out.contains("two resources have the id 'file /a'"), "{out}");
+}
+
+#[test]
+fn an_empty_file_declares_nothing() {
+    let parsed = parse("infra/empty.yml", "");
+    assert!(parsed.diagnostics.is_empty());
+    assert!(parsed.file.unwrap().plays.is_empty());
+}

@@ -1,0 +1,97 @@
+//! The inventory sections: `hosts:`, `groups:` and `infra:` read as written, the
+//! built-in `local` host, the defaults, and vars merged with their documented precedence.
+
+use std::path::PathBuf;
+
+use gantry_workspace::{Connection, DEFAULT_INFRA_GLOB, LOCAL_HOST};
+use serde_json::json;
+
+use crate::workspace_of;
+
+const INVENTORY: &str = r#"
+hosts:
+  web1:
+    address: 10.0.0.11
+    user: deploy
+    ssh_key: keys/deploy
+    known_hosts: keys/known_hosts
+    groups: [web, staging]
+    vars: { port: 8081, tier: host }
+  db1: { address: db.example.com, port: 2222, groups: [db] }
+  local: { groups: [web], vars: { tier: laptop } }
+groups:
+  web: { vars: { port: 80, tier: web, nginx: { workers: 4 } } }
+  staging: { vars: { tier: staging, debug: true } }
+  empty:
+infra: [infra/*.yml, hosts/**/*.yml]
+"#;
+
+#[test]
+fn hosts_groups_and_infra_are_read_as_written() {
+    let ws = workspace_of(INVENTORY);
+    let inv = &ws.inventory;
+    let names: Vec<&str> = inv.hosts.keys().map(String::as_str).collect();
+    assert_eq!(names, ["web1", "db1", "local"]);
+    let Connection::Ssh(web1) = &inv.hosts["web1"].connection else {
+        panic!("web1 is reached over ssh");
+    };
+    assert_eq!(web1.address, "10.0.0.11");
+    assert_eq!(web1.port, 22);
+    assert_eq!(web1.user.as_deref(), Some("deploy"));
+    assert_eq!(web1.ssh_key, Some(PathBuf::from("keys/deploy")));
+    assert_eq!(web1.known_hosts, Some(PathBuf::from("keys/known_hosts")));
+    let Connection::Ssh(db1) = &inv.hosts["db1"].connection else {
+        panic!("db1 is reached over ssh");
+    };
+    assert_eq!(
+        (db1.port, db1.user.as_deref(), db1.ssh_key.as_ref()),
+        (2222, None, None)
+    );
+    assert_eq!(inv.hosts["local"].connection, Connection::Local);
+    assert_eq!(inv.infra, ["infra/*.yml", "hosts/**/*.yml"]);
+    assert!(inv.groups.contains_key("empty"));
+}
+
+#[test]
+fn vars_apply_groups_in_order_then_the_host() {
+    let ws = workspace_of(INVENTORY);
+    let inv = &ws.inventory;
+    let vars = inv.vars(&inv.hosts["web1"]);
+    // web then staging, then the host's own: the host wins, staging beats web.
+    assert_eq!(vars["port"], json!(8081));
+    assert_eq!(vars["tier"], json!("host"));
+    assert_eq!(vars["debug"], json!(true));
+    assert_eq!(vars["nginx"], json!({ "workers": 4 }));
+    let local = inv.vars(&inv.hosts["local"]);
+    assert_eq!(local["tier"], json!("laptop"));
+    assert_eq!(local["port"], json!(80));
+}
+
+#[test]
+fn groups_resolve_to_their_hosts_and_local_is_built_in() {
+    let ws = workspace_of(INVENTORY);
+    let inv = &ws.inventory;
+    let names = |t: &str| -> Vec<String> { inv.resolve(t).into_iter().map(|h| h.name).collect() };
+    assert_eq!(names("web"), ["web1", "local"]);
+    assert_eq!(names("all"), ["web1", "db1", "local"]);
+    assert_eq!(names("db1"), ["db1"]);
+    assert!(names("nope").is_empty());
+    assert!(inv.is_group("staging") && inv.is_group("empty") && !inv.is_group("web1"));
+
+    let bare = workspace_of("hosts:\n  a: { address: 10.0.0.1 }\n");
+    assert_eq!(bare.inventory.infra, [DEFAULT_INFRA_GLOB]);
+    let local = bare.inventory.host(LOCAL_HOST).unwrap();
+    assert_eq!(local.connection, Connection::Local);
+    assert!(
+        bare.inventory
+            .resolve("all")
+            .iter()
+            .all(|h| h.name != "local")
+    );
+}
+
+#[test]
+fn an_infrastructure_only_workspace_needs_no_projects() {
+    let parsed = crate::parse_ok("hosts:\n  a: { address: 10.0.0.1 }\n");
+    assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+}
