@@ -66,6 +66,7 @@ pub async fn run(config: AgentConfig, drain: CancellationToken) -> Result<(), Ag
         executors: Arc::new(Executors::new()),
         jobs_dir,
         caches_dir: config.data_dir.join("cache"),
+        sources: Default::default(),
     };
     let registration = Register {
         name: config.name.clone(),

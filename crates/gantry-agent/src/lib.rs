@@ -9,5 +9,6 @@ pub mod client;
 pub mod logship;
 pub mod protocol;
 pub mod runner;
+pub mod sources;
 
 pub use agent::{AgentConfig, AgentError, run};

@@ -25,6 +25,8 @@ pub struct RunnerContext {
     pub jobs_dir: PathBuf,
     /// `<agent data dir>/cache`: caches kept across jobs, per project.
     pub caches_dir: PathBuf,
+    /// Runs' source tars, downloaded once per run.
+    pub sources: Arc<crate::sources::Sources>,
 }
 
 /// Runs `a` to the end. `control` is cancelled when the server cancels the run; `lost`
@@ -121,7 +123,10 @@ async fn prepare(
     let root = dir.join("runs").join(&run_id);
     // The source tree becomes the run's work directory template directly (with the
     // marker `RunDirs` looks for), so it is not copied once more.
-    let source = retrying(lost, || cx.client.source(a)).await?;
+    let source = cx
+        .sources
+        .get(a.run_id, || retrying(lost, || cx.client.source(a)))
+        .await?;
     let template = root.join("template");
     let marker = root.join("template.done");
     let needs_tar = if a
