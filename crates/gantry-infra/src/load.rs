@@ -9,7 +9,7 @@ use gantry_core::{Diagnostic, SourceFile, did_you_mean};
 use gantry_workspace::{ALL_GROUP, Inventory};
 
 use crate::declaration::InfraFile;
-use crate::resource::{FileContent, Spec};
+use crate::resource::{FileContent, Spec, syntax_error};
 
 /// Largest `source:` file accepted (it travels inside a script).
 pub const MAX_SOURCE_BYTES: u64 = 16 * 1024 * 1024;
@@ -169,10 +169,13 @@ fn check_targets(file: &InfraFile, inventory: &Inventory, diags: &mut Vec<Diagno
 fn read_sources(dir: &Path, file: &mut InfraFile, diags: &mut Vec<Diagnostic>) {
     for play in &mut file.plays {
         for resource in &mut play.resources {
-            let Spec::File(spec) = &mut resource.spec else {
-                continue;
+            let is_template = matches!(resource.spec, Spec::Template(_));
+            let content = match &mut resource.spec {
+                Spec::File(spec) => &mut spec.content,
+                Spec::Template(spec) => &mut spec.template,
+                _ => continue,
             };
-            let FileContent::Source { path, bytes } = &mut spec.content else {
+            let FileContent::Source { path, bytes } = content else {
                 continue;
             };
             let rel = Path::new(path.as_str());
@@ -195,7 +198,22 @@ fn read_sources(dir: &Path, file: &mut InfraFile, diags: &mut Vec<Diagnostic>) {
                     format!("'source' file {path} is larger than 16 MiB"),
                 )),
                 _ => match std::fs::read(&full) {
-                    Ok(content) => *bytes = Some(content),
+                    Ok(content) => {
+                        if is_template
+                            && let Some(error) = std::str::from_utf8(&content)
+                                .map_or(Some("not UTF-8 text".to_string()), syntax_error)
+                        {
+                            diags.push(
+                                Diagnostic::error(
+                                    &resource.file,
+                                    Some(resource.span),
+                                    format!("template {path} does not parse: {error}"),
+                                )
+                                .with_help("templates use minijinja (Jinja2) syntax: {{ var }}, {% if … %}…{% endif %}"),
+                            );
+                        }
+                        *bytes = Some(content)
+                    }
                     Err(e) => diags.push(
                         Diagnostic::error(
                             &resource.file,

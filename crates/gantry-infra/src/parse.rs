@@ -17,7 +17,8 @@ use gantry_workspace::grammar::Cx;
 
 use crate::declaration::{Handler, InfraFile, Play, Resource, Target};
 use crate::resource::{
-    CommandSpec, DirectorySpec, FileContent, FileSpec, LineSpec, Spec, SymlinkSpec, TYPES,
+    CommandSpec, DirectorySpec, FileContent, FileSpec, GitSpec, LineSpec, Spec, SymlinkSpec, TYPES,
+    TemplateSpec,
 };
 
 const PLAY_KEYS: &[&str] = &["hosts", "resources", "handlers"];
@@ -153,7 +154,7 @@ fn play(cx: &mut Cx, node: &Node) -> Option<Play> {
 fn resource(cx: &mut Cx, node: &Node) -> Option<Resource> {
     let entries = cx.map(
         node,
-        "a map with one resource type (file, directory, symlink, line, command)",
+        "a map with one resource type (file, template, directory, symlink, line, command, git)",
         "a resource",
     )?;
     let valid: Vec<&str> = TYPES.iter().chain(COMMON_KEYS).copied().collect();
@@ -216,13 +217,14 @@ fn resource(cx: &mut Cx, node: &Node) -> Option<Resource> {
 /// Keys of each type, required first.
 fn type_keys(kind: &str) -> (&'static [&'static str], &'static [&'static str]) {
     match kind {
-        "file" => (
+        "file" | "template" => (
             &["path"],
             &["path", "content", "source", "mode", "owner", "group"],
         ),
         "directory" => (&["path"], &["path", "mode", "owner", "group"]),
         "symlink" => (&["path", "target"], &["path", "target"]),
         "line" => (&["path", "line"], &["path", "line", "regexp"]),
+        "git" => (&["path", "repo"], &["path", "repo", "ref"]),
         _ => (&["run"], &["run", "creates", "unless", "only_if"]),
     }
 }
@@ -251,14 +253,14 @@ fn spec(cx: &mut Cx, key: &Node, body: &Node) -> Option<Spec> {
     };
     let path = text(cx, "path").flatten().map(|p| check_path(cx, body, p));
     match kind {
-        "file" => {
+        "file" | "template" => {
             let mode = mode(cx, body);
             let owner = text(cx, "owner");
             let group = text(cx, "group");
             let content = match (body.get("content"), body.get("source")) {
                 (Some(_), Some(src)) => {
                     let diag = cx
-                        .error(src.span, "a 'file' resource has both 'content' and 'source'")
+                        .error(src.span, format!("a {what} has both 'content' and 'source'"))
                         .with_help("keep one: `content` for text written here, `source` for a file in the workspace");
                     cx.push(diag);
                     None
@@ -272,24 +274,46 @@ fn spec(cx: &mut Cx, key: &Node, body: &Node) -> Option<Spec> {
                     _ => Some(FileContent::Inline(c.text.clone())),
                 },
                 (None, Some(s)) => cx
-                    .text(s, "'source' in a 'file' resource")
+                    .text(s, &format!("'source' in a {what}"))
                     .map(|path| FileContent::Source { path, bytes: None }),
                 (None, None) if !has_typo_of(body, &["content", "source"]) => {
                     let diag = cx
-                        .error(body.span, "a 'file' resource has neither 'content' nor 'source'")
+                        .error(body.span, format!("a {what} has neither 'content' nor 'source'"))
                         .with_help("add `content:` with the text, or `source:` with a file in the workspace");
                     cx.push(diag);
                     None
                 }
                 (None, None) => None,
             };
-            Some(Spec::File(FileSpec {
-                path: path??,
-                content: content?,
-                mode: mode?,
-                owner: owner?,
-                group: group?,
-            }))
+            if kind == "template"
+                && let Some(FileContent::Inline(text)) = &content
+                && let Some(error) = crate::resource::syntax_error(text)
+            {
+                let span = body.get("content").map_or(body.span, |n| n.span);
+                let diag = cx
+                    .error(span, format!("the template in 'content' does not parse: {error}"))
+                    .with_help("templates use minijinja (Jinja2) syntax: {{ var }}, {% if … %}…{% endif %}");
+                cx.push(diag);
+                return None;
+            }
+            let (path, content, mode, owner, group) = (path??, content?, mode?, owner?, group?);
+            Some(if kind == "template" {
+                Spec::Template(TemplateSpec {
+                    path,
+                    template: content,
+                    mode,
+                    owner,
+                    group,
+                })
+            } else {
+                Spec::File(FileSpec {
+                    path,
+                    content,
+                    mode,
+                    owner,
+                    group,
+                })
+            })
         }
         "directory" => {
             let mode = mode(cx, body);
@@ -325,6 +349,15 @@ fn spec(cx: &mut Cx, key: &Node, body: &Node) -> Option<Spec> {
                 path: path??,
                 line,
                 regexp: regexp?,
+            }))
+        }
+        "git" => {
+            let repo = text(cx, "repo");
+            let reference = text(cx, "ref");
+            Some(Spec::Git(GitSpec {
+                path: path??,
+                repo: repo??,
+                reference: reference?.unwrap_or_else(|| "HEAD".to_string()),
             }))
         }
         _ => {

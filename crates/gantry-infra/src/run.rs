@@ -9,13 +9,17 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use gantry_core::{Masker, Secret};
 use gantry_workspace::{Connection, Host, Inventory};
+use indexmap::IndexMap;
 use serde::Serialize;
 
+use crate::context::{mask, redact_diffs, template_context};
 use crate::declaration::{Handler, Resource};
 use crate::load::Declarations;
 use crate::report::{self, Facts, Observed, Report};
-use crate::resource::{Change, Check};
+use crate::resource::{Change, Check, FileContent, Spec};
+use crate::saved::{self, SavedHost, SavedPlan};
 use crate::script;
 use crate::transport::{LocalTransport, SshTransport, Transport, TransportError};
 
@@ -33,6 +37,12 @@ pub struct Options {
     /// Hosts worked on at once.
     pub parallelism: usize,
     pub connect_timeout: Duration,
+    /// The workspace's `secrets:`, resolved: `secrets.NAME` in templates, and masked
+    /// (`***`) in every diff, message and output of the report.
+    pub secrets: IndexMap<String, Secret>,
+    /// `apply --plan`: apply on a host only if its check still matches this plan's
+    /// fingerprints (hosts not in it are refused).
+    pub saved: Option<SavedPlan>,
 }
 
 impl Default for Options {
@@ -40,6 +50,8 @@ impl Default for Options {
         Options {
             parallelism: 32,
             connect_timeout: Duration::from_secs(10),
+            secrets: IndexMap::new(),
+            saved: None,
         }
     }
 }
@@ -77,6 +89,9 @@ pub struct HostReport {
     pub facts: Facts,
     pub resources: Vec<ResourceReport>,
     pub handlers: Vec<HandlerReport>,
+    /// What the check found and the plan would do, hashed (see `saved`); empty when
+    /// the host could not be checked.
+    pub fingerprint: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -100,6 +115,8 @@ pub struct ResourceReport {
     pub changes: Vec<Change>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The check's report and the planned change, hashed (see `saved`).
+    pub fingerprint: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -299,6 +316,7 @@ pub fn run(
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<HostReport>>> = Mutex::new(vec![None; hosts.len()]);
     let workers = options.parallelism.clamp(1, hosts.len().max(1));
+    let masker = Masker::new(options.secrets.values().map(Secret::expose));
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
@@ -308,9 +326,17 @@ pub fn run(
                     let report = match &control_dir {
                         Some(dir) => {
                             let transport = transport_for(host, workspace_dir, dir.path(), options);
-                            let report =
-                                run_host(mode, inventory, declarations, host, transport.as_ref());
+                            let mut report = run_host(
+                                mode,
+                                inventory,
+                                declarations,
+                                host,
+                                transport.as_ref(),
+                                &options.secrets,
+                                options.saved.as_ref().map(|p| p.host(&host.name)),
+                            );
                             transport.close();
+                            mask(&mut report, &masker);
                             report
                         }
                         None => failed(
@@ -368,6 +394,7 @@ fn failed(host: &Host, error: String) -> HostReport {
         facts: Facts::default(),
         resources: Vec::new(),
         handlers: Vec::new(),
+        fingerprint: String::new(),
     }
 }
 
@@ -405,6 +432,9 @@ fn run_host(
     declarations: &Declarations,
     host: &Host,
     transport: &dyn Transport,
+    secrets: &IndexMap<String, Secret>,
+    // `apply --plan`: `Some(None)` for a host the saved plan does not have.
+    saved: Option<Option<&SavedHost>>,
 ) -> HostReport {
     let (resources, handlers) = match host_work(inventory, declarations, host) {
         Ok(work) => work,
@@ -414,6 +444,57 @@ fn run_host(
         Ok(report) => report,
         Err(e) => return transport_failure(host, e),
     };
+    // Templates render now that the facts are known, into the files they compare and
+    // apply as.
+    let context = template_context(inventory, host, &check.facts, secrets);
+    let kinds: Vec<&'static str> = resources
+        .iter()
+        .map(|r| r.spec.as_type().type_name())
+        .collect();
+    let mut render_errors: Vec<Option<String>> = vec![None; resources.len()];
+    // Templates rendered with every secret as a mark, to blank old secrets in diffs.
+    let mut skeletons: Vec<Option<String>> = vec![None; resources.len()];
+    let skeleton_context = (!secrets.is_empty()).then(|| {
+        let marks: IndexMap<String, Secret> = secrets
+            .keys()
+            .map(|k| (k.clone(), Secret::new(crate::resource::SECRET_MARK)))
+            .collect();
+        template_context(inventory, host, &check.facts, &marks)
+    });
+    let rendered: Vec<Option<Resource>> = resources
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let Spec::Template(t) = &r.spec else {
+                return None;
+            };
+            match t.render(&r.location(), &context) {
+                Ok(file) => {
+                    if let Some(Ok(skeleton)) = skeleton_context
+                        .as_ref()
+                        .map(|c| t.render(&r.location(), c))
+                        && let FileContent::Inline(text) = skeleton.content
+                        && text.contains(crate::resource::SECRET_MARK)
+                    {
+                        skeletons[i] = Some(text);
+                    }
+                    Some(Resource {
+                        spec: Spec::File(file),
+                        ..(*r).clone()
+                    })
+                }
+                Err(e) => {
+                    render_errors[i] = Some(e);
+                    None
+                }
+            }
+        })
+        .collect();
+    let resources: Vec<&Resource> = resources
+        .iter()
+        .zip(&rendered)
+        .map(|(r, x)| x.as_ref().unwrap_or(r))
+        .collect();
     let empty = Observed::default();
     let observed: Vec<&Observed> = (0..resources.len())
         .map(|i| check.resources.get(&i).unwrap_or(&empty))
@@ -421,15 +502,27 @@ fn run_host(
     let mut reports: Vec<ResourceReport> = resources
         .iter()
         .zip(&observed)
-        .map(|(r, o)| {
+        .enumerate()
+        .map(|(i, (r, o))| {
             // A check that printed nothing for a resource (its shell lines failed) is not
             // evidence that the resource is missing.
-            let check = if o.0.is_empty() {
+            let check = if let Some(message) = &render_errors[i] {
+                Check::Error {
+                    message: message.clone(),
+                }
+            } else if o.0.is_empty() {
                 Check::Error {
                     message: "the check reported nothing for this resource".into(),
                 }
             } else {
                 r.spec.as_type().compare(o)
+            };
+            let check = match (check, &skeletons[i], &r.spec) {
+                (Check::Change { mut changes }, Some(skeleton), Spec::File(file)) => {
+                    redact_diffs(&mut changes, file, o, skeleton);
+                    Check::Change { changes }
+                }
+                (check, _, _) => check,
             };
             let (status, changes, message) = match check {
                 Check::Unchanged => (ResourceStatus::Unchanged, Vec::new(), None),
@@ -438,14 +531,27 @@ fn run_host(
             };
             ResourceReport {
                 id: r.id.clone(),
-                kind: r.spec.as_type().type_name(),
+                kind: kinds[i],
                 location: r.location(),
                 status,
                 changes,
                 message,
+                fingerprint: String::new(),
             }
         })
         .collect();
+    let masker = Masker::new(secrets.values().map(Secret::expose));
+    for (i, rep) in reports.iter_mut().enumerate() {
+        let mut apply = String::new();
+        if rep.status == ResourceStatus::Change {
+            resources[i]
+                .spec
+                .as_type()
+                .apply_script(observed[i], &mut apply);
+        }
+        rep.fingerprint = saved::resource_fingerprint(rep, observed[i], &apply, &masker);
+    }
+    let fingerprint = saved::host_fingerprint(&check.facts, &reports);
     let notified = |reports: &[ResourceReport], status: ResourceStatus| -> Vec<usize> {
         // Handler names are scoped to their file, as `notify` is checked.
         let names: HashSet<(&str, &str)> = resources
@@ -465,7 +571,28 @@ fn run_host(
         facts: check.facts.clone(),
         resources: Vec::new(),
         handlers: Vec::new(),
+        fingerprint,
     };
+    if let Some(saved) = saved {
+        let why = match saved {
+            None => Some("the host is not in the saved plan".to_string()),
+            Some(saved) => saved.mismatch(&host_report.fingerprint, &reports),
+        };
+        if let Some(why) = why {
+            for r in reports.iter_mut() {
+                if r.status == ResourceStatus::Change {
+                    r.status = ResourceStatus::NotApplied;
+                    r.message = Some("not applied: the host changed since the saved plan".into());
+                }
+            }
+            host_report.status = HostStatus::Failed;
+            host_report.error = Some(format!(
+                "refusing to apply the saved plan: {why}; plan again"
+            ));
+            host_report.resources = reports;
+            return host_report;
+        }
+    }
     if mode == Mode::Plan {
         host_report.handlers = notified(&reports, ResourceStatus::Change)
             .into_iter()
@@ -644,7 +771,7 @@ mod tests {
         let host = inventory.host("local").expect("local is built in");
         let calls = |mode| {
             let t = Counting::default();
-            let report = run_host(mode, &inventory, &decls, &host, &t);
+            let report = run_host(mode, &inventory, &decls, &host, &t, &IndexMap::new(), None);
             (t.calls.load(Ordering::SeqCst), report)
         };
         let (n, plan) = calls(Mode::Plan);
@@ -696,7 +823,15 @@ mod tests {
         };
         let inventory = Inventory::default();
         let host = inventory.host("local").expect("local is built in");
-        let report = run_host(Mode::Apply, &inventory, &decls, &host, &LocalTransport);
+        let report = run_host(
+            Mode::Apply,
+            &inventory,
+            &decls,
+            &host,
+            &LocalTransport,
+            &IndexMap::new(),
+            None,
+        );
         let statuses: Vec<ResourceStatus> = report.resources.iter().map(|r| r.status).collect();
         assert_eq!(
             statuses,
@@ -730,7 +865,15 @@ mod tests {
         };
         let inventory = Inventory::default();
         let host = inventory.host("local").expect("local is built in");
-        let report = run_host(Mode::Apply, &inventory, &decls, &host, &LocalTransport);
+        let report = run_host(
+            Mode::Apply,
+            &inventory,
+            &decls,
+            &host,
+            &LocalTransport,
+            &IndexMap::new(),
+            None,
+        );
         assert_eq!(report.handlers.len(), 1, "{report:?}");
         assert_eq!(
             std::fs::read_to_string(dir.path().join("ran")).expect("a handler ran"),

@@ -74,6 +74,9 @@ pub struct Inventory {
     pub groups: IndexMap<String, Group>,
     /// Globs of resource declaration files, relative to the workspace directory.
     pub infra: Vec<String>,
+    /// `secrets:`: named secret references, usable in infra templates as
+    /// `secrets.NAME` (resolved by [`Inventory::resolve_secrets`]).
+    pub secrets: IndexMap<String, crate::SecretRef>,
 }
 
 impl Default for Inventory {
@@ -82,6 +85,7 @@ impl Default for Inventory {
             hosts: IndexMap::new(),
             groups: IndexMap::new(),
             infra: vec![DEFAULT_INFRA_GLOB.to_string()],
+            secrets: IndexMap::new(),
         }
     }
 }

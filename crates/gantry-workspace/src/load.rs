@@ -169,6 +169,9 @@ pub fn load(dir: &Path) -> Result<Loaded, LoadError> {
 }
 
 fn resolve_paths(workspace: &mut Workspace, dir: &Path, diags: &mut Vec<Diagnostic>) {
+    for secret in workspace.inventory.secrets.values_mut() {
+        absolute_file(secret, dir);
+    }
     let file = workspace.file.clone();
     for project in workspace.projects.values_mut() {
         if let ProjectSource::Path(relative) = &project.source {

@@ -84,6 +84,36 @@ impl Workspace {
     }
 }
 
+impl crate::inventory::Inventory {
+    /// Resolves the `secrets:` of the inventory (for `gantry infra`), as
+    /// [`Workspace::resolve_secrets`] does the projects'; `file` names gantry.yml in
+    /// diagnostics.
+    pub fn resolve_secrets(
+        &self,
+        file: &str,
+        lookup_env: impl Fn(&str) -> Option<String>,
+        read_file: impl Fn(&Path) -> io::Result<String>,
+    ) -> Result<IndexMap<String, Secret>, Vec<Diagnostic>> {
+        let mut resolver = Resolver {
+            file,
+            lookup_env: &lookup_env,
+            read_file: &read_file,
+            diags: Vec::new(),
+        };
+        let mut out = IndexMap::new();
+        for (name, reference) in &self.secrets {
+            if let Some(value) = resolver.resolve(reference, &format!("secret '{name}'")) {
+                out.insert(name.clone(), value);
+            }
+        }
+        if resolver.diags.is_empty() {
+            Ok(out)
+        } else {
+            Err(resolver.diags)
+        }
+    }
+}
+
 struct Resolver<'a, E, F> {
     file: &'a str,
     lookup_env: &'a E,

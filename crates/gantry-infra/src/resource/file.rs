@@ -46,7 +46,7 @@ impl FileContent {
 }
 
 impl FileSpec {
-    fn sha256(&self) -> String {
+    pub(crate) fn sha256(&self) -> String {
         hex::encode(Sha256::digest(self.content.bytes()))
     }
 }
@@ -61,15 +61,7 @@ impl ResourceType for FileSpec {
     }
 
     fn check_script(&self, index: usize, out: &mut String) {
-        let p = quote(&self.path);
-        out.push_str(&format!(
-            "_gstat {index} {p}\n\
-             if [ -f {p} ] && [ ! -L {p} ]; then\n\
-             _h=$(sha256sum -- {p} | cut -d' ' -f1); echo \"R {index} sha256 $_h\"\n\
-             if [ \"$_h\" != {want} ] && [ \"$(stat -c %s -- {p})\" -le {DIFF_LIMIT} ]; then echo \"R {index} content $(base64 -w0 -- {p})\"; fi\n\
-             fi\n",
-            want = self.sha256(),
-        ));
+        file_check_script(index, &self.path, Some(&self.sha256()), out);
     }
 
     fn compare(&self, observed: &Observed) -> Check {
@@ -138,6 +130,24 @@ impl ResourceType for FileSpec {
         );
         out.push_str(&format!("mv -f -- \"$_t\" {p}\n"));
     }
+}
+
+/// The check of a regular file at `path`: `_gstat`, its sha256, and its content (for
+/// the diff, up to [`DIFF_LIMIT`]) when it differs from `want` — always, without `want`
+/// (a template's content is known only after the facts this same script gathers).
+pub(crate) fn file_check_script(index: usize, path: &str, want: Option<&str>, out: &mut String) {
+    let p = quote(path);
+    let differs = match want {
+        Some(want) => format!("[ \"$_h\" != {} ] && ", quote(want)),
+        None => String::new(),
+    };
+    out.push_str(&format!(
+        "_gstat {index} {p}\n\
+         if [ -f {p} ] && [ ! -L {p} ]; then\n\
+         _h=$(sha256sum -- {p} | cut -d' ' -f1); echo \"R {index} sha256 $_h\"\n\
+         if {differs}[ \"$(stat -c %s -- {p})\" -le {DIFF_LIMIT} ]; then echo \"R {index} content $(base64 -w0 -- {p})\"; fi\n\
+         fi\n",
+    ));
 }
 
 /// A unified diff of two file contents; binary content is summarised.

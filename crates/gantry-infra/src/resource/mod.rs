@@ -7,14 +7,19 @@
 mod command;
 mod directory;
 mod file;
+mod git;
 mod line;
 mod symlink;
+mod template;
 
 pub use command::CommandSpec;
 pub use directory::DirectorySpec;
-pub use file::{FileContent, FileSpec};
+pub use file::{FileContent, FileSpec, unified_diff};
+pub use git::GitSpec;
 pub use line::LineSpec;
 pub use symlink::SymlinkSpec;
+pub(crate) use template::{SECRET_MARK, redact_old};
+pub use template::{TemplateSpec, syntax_error};
 
 use serde::Serialize;
 
@@ -25,23 +30,35 @@ use crate::report::Observed;
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Spec {
     File(FileSpec),
+    Template(TemplateSpec),
     Directory(DirectorySpec),
     Symlink(SymlinkSpec),
     Line(LineSpec),
     Command(CommandSpec),
+    Git(GitSpec),
 }
 
 /// Resource type names, as written in resource files.
-pub const TYPES: &[&str] = &["file", "directory", "symlink", "line", "command"];
+pub const TYPES: &[&str] = &[
+    "file",
+    "template",
+    "directory",
+    "symlink",
+    "line",
+    "command",
+    "git",
+];
 
 impl Spec {
     pub fn as_type(&self) -> &dyn ResourceType {
         match self {
             Spec::File(s) => s,
+            Spec::Template(s) => s,
             Spec::Directory(s) => s,
             Spec::Symlink(s) => s,
             Spec::Line(s) => s,
             Spec::Command(s) => s,
+            Spec::Git(s) => s,
         }
     }
 }

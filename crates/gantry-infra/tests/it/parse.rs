@@ -160,3 +160,64 @@ fn an_empty_file_declares_nothing() {
     assert!(parsed.diagnostics.is_empty());
     assert!(parsed.file.unwrap().plays.is_empty());
 }
+
+#[test]
+fn templates_are_read_as_files_are_and_their_syntax_checked() {
+    let source = "- hosts: [web]\n  resources:\n    - template: { path: /etc/app.conf, source: templates/app.conf.j2, mode: \"0640\" }\n    - template: { path: /etc/motd, content: \"hello {{ host.name }}\\n\" }\n";
+    let parsed = parse("infra/web.yml", source);
+    assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+    let play = &parsed.file.unwrap().plays[0];
+    let ids: Vec<&str> = play.resources.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["template /etc/app.conf", "template /etc/motd"]);
+    let Spec::Template(t) = &play.resources[0].spec else {
+        panic!("a template")
+    };
+    assert_eq!(t.mode, Some(0o640));
+    assert!(
+        matches!(&t.template, FileContent::Source { path, .. } if path == "templates/app.conf.j2")
+    );
+
+    let out = errors(
+        "- hosts: [web]\n  resources:\n    - template: { path: /a, content: \"x\\n{% if %}\\n\" }\n",
+    );
+    assert!(
+        out.contains("infra/web.yml:3:38: error: the template in 'content' does not parse: line 2: syntax error"),
+        "{out}"
+    );
+    let out = errors("- hosts: [web]\n  resources:\n    - template: { path: /a }\n");
+    assert!(
+        out.contains(
+            "infra/web.yml:3:17: error: a 'template' resource has neither 'content' nor 'source'"
+        ),
+        "{out}"
+    );
+    let out = errors("- hosts: [web]\n  resources:\n    - template: { path: /a, sorce: t.j2 }\n");
+    assert!(out.contains("did you mean 'source'?"), "{out}");
+}
+
+#[test]
+fn git_checkouts_default_to_head_and_need_a_repo() {
+    let source = "- hosts: [web]\n  resources:\n    - git: { path: /srv/app, repo: \"https://git.example.com/app.git\", ref: v1.2 }\n    - git: { path: /srv/tools, repo: /srv/tools.git }\n";
+    let parsed = parse("infra/web.yml", source);
+    assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+    let play = &parsed.file.unwrap().plays[0];
+    let ids: Vec<&str> = play.resources.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["git /srv/app", "git /srv/tools"]);
+    let (Spec::Git(app), Spec::Git(tools)) = (&play.resources[0].spec, &play.resources[1].spec)
+    else {
+        panic!("git checkouts")
+    };
+    assert_eq!(
+        (app.repo.as_str(), app.reference.as_str()),
+        ("https://git.example.com/app.git", "v1.2")
+    );
+    assert_eq!(tools.reference, "HEAD");
+
+    let out = errors("- hosts: [web]\n  resources:\n    - git: { path: srv/app, rev: main }\n");
+    assert!(
+        out.contains("infra/web.yml:3:12: error: a 'git' resource has no 'repo'"),
+        "{out}"
+    );
+    assert!(out.contains("unknown key 'rev'"), "{out}");
+    assert!(out.contains("did you mean 'ref'?"), "{out}");
+}

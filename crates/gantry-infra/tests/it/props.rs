@@ -32,7 +32,7 @@ proptest! {
                 Just("- hosts: [web]".to_string()),
                 Just("  resources:".to_string()),
                 Just("  handlers:".to_string()),
-                "    - (file|directory|symlink|line|command|name|requires|notify): [ -~]{0,24}",
+                "    - (file|template|directory|symlink|line|command|git|name|requires|notify): [ -~]{0,24}",
                 "      (path|content|source|mode|owner|group|target|line|regexp|run|creates|unless|only_if|requires|notify): [ -~]{0,24}",
                 "[ -~]{0,30}",
             ],

@@ -36,7 +36,34 @@ pub fn inventory(cx: &mut Cx, root: &Node) -> Inventory {
     if let Some(node) = root.get("infra") {
         inventory.infra = infra(cx, node);
     }
+    if let Some(node) = root.get("secrets") {
+        inventory.secrets = secrets(cx, node);
+    }
     inventory
+}
+
+/// `secrets: { db_password: { env: DB_PASSWORD }, tls_key: { file: keys/tls.key } }`.
+fn secrets(cx: &mut Cx, node: &Node) -> IndexMap<String, crate::SecretRef> {
+    let mut out = IndexMap::new();
+    if node.kind == Kind::Null {
+        return out;
+    }
+    let Some(entries) = cx.map(
+        node,
+        "a map of secret names to { env: NAME } or { file: PATH }",
+        "'secrets'",
+    ) else {
+        return out;
+    };
+    for (key, value) in entries {
+        let hint = key.text.to_uppercase().replace(['-', '.'], "_");
+        if let Some(r) =
+            super::secret::secret_ref(cx, value, &format!("secret '{}'", key.text), &hint)
+        {
+            out.insert(key.text.clone(), r);
+        }
+    }
+    out
 }
 
 fn hosts(cx: &mut Cx, node: &Node) -> IndexMap<String, Host> {

@@ -95,3 +95,46 @@ fn an_infrastructure_only_workspace_needs_no_projects() {
     let parsed = crate::parse_ok("hosts:\n  a: { address: 10.0.0.1 }\n");
     assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
 }
+
+#[test]
+fn infra_secrets_are_references_resolved_by_name_and_never_shown() {
+    let ws = workspace_of(
+        "hosts:\n  web1: { address: 10.0.0.1 }\nsecrets:\n  db_password: { env: DB_PASSWORD }\n  tls_key: { file: keys/tls.key }\n",
+    );
+    let secrets = &ws.inventory.secrets;
+    let names: Vec<&str> = secrets.keys().map(String::as_str).collect();
+    assert_eq!(names, ["db_password", "tls_key"]);
+    let resolved = ws
+        .inventory
+        .resolve_secrets(
+            "gantry.yml",
+            |name| (name == "DB_PASSWORD").then(|| "s3cret-pw".to_string()),
+            |path| {
+                assert_eq!(path, PathBuf::from("keys/tls.key"));
+                Ok("KEY\n".to_string())
+            },
+        )
+        .unwrap();
+    assert_eq!(resolved["db_password"].expose(), "s3cret-pw");
+    assert_eq!(resolved["tls_key"].expose(), "KEY");
+    assert!(!format!("{resolved:?}").contains("s3cret"));
+
+    let err = ws
+        .inventory
+        .resolve_secrets("gantry.yml", |_| None, |_| Ok("x".into()))
+        .unwrap_err();
+    assert!(
+        err[0]
+            .message
+            .contains("environment variable 'DB_PASSWORD' for secret 'db_password' is not set"),
+        "{err:?}"
+    );
+    assert_eq!(err[0].span.map(|s| s.line), Some(4));
+
+    let source = "hosts:\n  web1: { address: 10.0.0.1 }\nsecrets:\n  db: { evn: X }\n";
+    let text = crate::parse_ok(source).render(source, false);
+    assert!(
+        text.contains("gantry.yml:4:9: error: unknown key 'evn'"),
+        "{text}"
+    );
+}

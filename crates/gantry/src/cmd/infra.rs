@@ -3,11 +3,11 @@
 //! no changes, 2 changes, 1 errors; apply 0 applied (or nothing to do), 1 errors.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use gantry_infra::{Mode, Options, RunReport};
+use gantry_infra::{Mode, Options, RunReport, SavedPlan};
 
 #[derive(Args, Debug)]
 pub struct InfraArgs {
@@ -46,6 +46,10 @@ pub struct CommonArgs {
 pub struct PlanArgs {
     #[command(flatten)]
     pub common: CommonArgs,
+    /// Save the plan (per host, what to change and fingerprints of the checked state)
+    /// for `apply --plan FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -55,16 +59,40 @@ pub struct ApplyArgs {
     /// Apply without asking.
     #[arg(long)]
     pub yes: bool,
+    /// Apply this saved plan (`plan --out`), on a host only if its state still matches
+    /// what the plan was computed against.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
 }
 
 pub fn main(args: InfraArgs) -> anyhow::Result<ExitCode> {
     match args.command {
-        InfraCommand::Plan(a) => Ok(run(&a.common, Mode::Plan, true)),
-        InfraCommand::Apply(a) => Ok(run(&a.common, Mode::Apply, a.yes)),
+        InfraCommand::Plan(a) => Ok(run(&a.common, Mode::Plan, true, a.out.as_deref(), None)),
+        InfraCommand::Apply(a) => Ok(run(&a.common, Mode::Apply, a.yes, None, a.plan.as_deref())),
     }
 }
 
-fn run(args: &CommonArgs, mode: Mode, yes: bool) -> ExitCode {
+fn run(
+    args: &CommonArgs,
+    mode: Mode,
+    yes: bool,
+    out: Option<&Path>,
+    saved: Option<&Path>,
+) -> ExitCode {
+    let saved = match saved.map(|p| (p, std::fs::read_to_string(p))) {
+        None => None,
+        Some((_, Ok(text))) => match SavedPlan::parse(&text) {
+            Ok(plan) => Some(plan),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(1);
+            }
+        },
+        Some((path, Err(e))) => {
+            eprintln!("error: cannot read {}: {e}", path.display());
+            return ExitCode::from(1);
+        }
+    };
     let loaded = match gantry_workspace::load(&args.workspace) {
         Ok(loaded) => loaded,
         Err(gantry_workspace::LoadError::Invalid(invalid)) => {
@@ -89,6 +117,26 @@ fn run(args: &CommonArgs, mode: Mode, yes: bool) -> ExitCode {
         }
     };
     let hosts = match gantry_infra::select_hosts(inventory, &declarations, &args.hosts) {
+        // A saved plan is applied to its hosts, and to no other.
+        Ok(hosts) if saved.is_some() => {
+            let saved = saved.as_ref().map_or(&[][..], |s| &s.hosts[..]);
+            let missing: Vec<&str> = saved
+                .iter()
+                .filter(|s| !hosts.iter().any(|h| h.name == s.host))
+                .map(|s| s.host.as_str())
+                .collect();
+            if !missing.is_empty() {
+                eprintln!(
+                    "error: the saved plan has hosts no play targets now: {}; plan again",
+                    missing.join(", ")
+                );
+                return ExitCode::from(1);
+            }
+            hosts
+                .into_iter()
+                .filter(|h| saved.iter().any(|s| s.host == h.name))
+                .collect()
+        }
         Ok(hosts) => hosts,
         Err(e) => {
             eprintln!("error: {e}");
@@ -99,8 +147,22 @@ fn run(args: &CommonArgs, mode: Mode, yes: bool) -> ExitCode {
         eprintln!("no host matches: nothing to do");
         return ExitCode::SUCCESS;
     }
+    // Values for `secrets.NAME` in templates; masked in everything printed.
+    let secrets = match inventory.resolve_secrets(
+        &loaded.workspace.file,
+        |name| std::env::var(name).ok(),
+        |path| std::fs::read_to_string(path),
+    ) {
+        Ok(secrets) => secrets,
+        Err(diags) => {
+            eprint!("{}", loaded.render(&diags, false));
+            return ExitCode::from(1);
+        }
+    };
     let options = Options {
         parallelism: args.parallel.max(1),
+        secrets,
+        saved,
         ..Options::default()
     };
     let plan = gantry_infra::run(
@@ -112,8 +174,28 @@ fn run(args: &CommonArgs, mode: Mode, yes: bool) -> ExitCode {
         &options,
     );
     if mode == Mode::Plan {
+        if let Some(out) = out {
+            let saved = SavedPlan::from_report(&plan.hosts)
+                .and_then(|p| serde_json::to_string_pretty(&p).map_err(|e| e.to_string()))
+                .and_then(|json| {
+                    std::fs::write(out, json + "\n")
+                        .map_err(|e| format!("cannot write {}: {e}", out.display()))
+                });
+            if let Err(e) = saved {
+                print(&plan, args);
+                eprintln!("error: plan not saved: {e}");
+                return ExitCode::from(1);
+            }
+            eprintln!(
+                "plan saved to {}: apply it with `gantry infra apply --plan {}`",
+                out.display(),
+                out.display()
+            );
+        }
         return print(&plan, args);
     }
+    // With a saved plan, a host that no longer matches shows as failed here, and the
+    // apply refuses it again (checking afresh) while the matching hosts go on.
     if plan.summary.changed == 0 {
         return print(&plan, args);
     }
