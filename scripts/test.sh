@@ -24,6 +24,8 @@ command -v nft >/dev/null 2>&1 || need_pkgs+=(nftables)
 [ -x /usr/sbin/sshd ] || need_pkgs+=(openssh-server)
 command -v ssh >/dev/null 2>&1 || need_pkgs+=(openssh-client)
 command -v ssh-keygen >/dev/null 2>&1 || need_pkgs+=(openssh-client)
+# gantry-infra's user and group resources are tested on test hosts sharing this machine.
+command -v useradd >/dev/null 2>&1 || need_pkgs+=(passwd)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing ${need_pkgs[*]}"
   export DEBIAN_FRONTEND=noninteractive

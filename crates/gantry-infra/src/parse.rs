@@ -17,8 +17,8 @@ use gantry_workspace::grammar::Cx;
 
 use crate::declaration::{Handler, InfraFile, Play, Resource, Target};
 use crate::resource::{
-    CommandSpec, DirectorySpec, FileContent, FileSpec, GitSpec, LineSpec, Spec, SymlinkSpec, TYPES,
-    TemplateSpec,
+    CommandSpec, DirectorySpec, FileContent, FileSpec, GitSpec, GroupSpec, LineSpec, Spec, State,
+    SymlinkSpec, TYPES, TemplateSpec, UserSpec,
 };
 
 const PLAY_KEYS: &[&str] = &["hosts", "resources", "handlers"];
@@ -154,7 +154,7 @@ fn play(cx: &mut Cx, node: &Node) -> Option<Play> {
 fn resource(cx: &mut Cx, node: &Node) -> Option<Resource> {
     let entries = cx.map(
         node,
-        "a map with one resource type (file, template, directory, symlink, line, command, git)",
+        "a map with one resource type (file, template, directory, symlink, line, command, git, user, group)",
         "a resource",
     )?;
     let valid: Vec<&str> = TYPES.iter().chain(COMMON_KEYS).copied().collect();
@@ -225,6 +225,13 @@ fn type_keys(kind: &str) -> (&'static [&'static str], &'static [&'static str]) {
         "symlink" => (&["path", "target"], &["path", "target"]),
         "line" => (&["path", "line"], &["path", "line", "regexp"]),
         "git" => (&["path", "repo"], &["path", "repo", "ref"]),
+        "user" => (
+            &["name"],
+            &[
+                "name", "uid", "group", "groups", "home", "shell", "system", "state",
+            ],
+        ),
+        "group" => (&["name"], &["name", "gid", "system", "state"]),
         _ => (&["run"], &["run", "creates", "unless", "only_if"]),
     }
 }
@@ -360,6 +367,43 @@ fn spec(cx: &mut Cx, key: &Node, body: &Node) -> Option<Spec> {
                 reference: reference?.unwrap_or_else(|| "HEAD".to_string()),
             }))
         }
+        "user" => {
+            let name = account_name(cx, body, &what);
+            let uid = id_number(cx, body, "uid", &what);
+            let group = text(cx, "group");
+            let groups = body.get("groups").map(|n| {
+                names(cx, n, &format!("'groups' in a {what}"))
+                    .into_iter()
+                    .map(|(g, _)| g)
+                    .collect::<Vec<_>>()
+            });
+            let home = absolute(cx, body, "home", &what);
+            let shell = absolute(cx, body, "shell", &what);
+            let system = flag(cx, body, "system", &what);
+            let state = state(cx, body, &what);
+            Some(Spec::User(UserSpec {
+                name: name?,
+                uid: uid?,
+                group: group?,
+                groups,
+                home: home?,
+                shell: shell?,
+                system: system?,
+                state: state?,
+            }))
+        }
+        "group" => {
+            let name = account_name(cx, body, &what);
+            let gid = id_number(cx, body, "gid", &what);
+            let system = flag(cx, body, "system", &what);
+            let state = state(cx, body, &what);
+            Some(Spec::Group(GroupSpec {
+                name: name?,
+                gid: gid?,
+                system: system?,
+                state: state?,
+            }))
+        }
         _ => {
             let run = text(cx, "run");
             let creates = text(cx, "creates");
@@ -397,6 +441,94 @@ fn check_path(cx: &mut Cx, body: &Node, path: String) -> Option<String> {
         .with_help(format!("write it from the root, e.g. /{path}"));
     cx.push(diag);
     None
+}
+
+/// A user or group name as `useradd` takes it: a lowercase letter or `_` first, then
+/// lowercase letters, digits, `_`, `-` (and a final `$`), up to 32 characters.
+fn account_name(cx: &mut Cx, body: &Node, what: &str) -> Option<String> {
+    let node = body.get("name")?;
+    let name = cx.text(node, &format!("'name' in a {what}"))?;
+    let body_ok = name
+        .trim_end_matches('$')
+        .chars()
+        .enumerate()
+        .all(|(i, c)| {
+            c.is_ascii_lowercase() || c == '_' || (i > 0 && (c.is_ascii_digit() || c == '-'))
+        });
+    if body_ok && !name.is_empty() && name.len() <= 32 && !name.trim_end_matches('$').is_empty() {
+        return Some(name);
+    }
+    let diag = cx
+        .error(node.span, format!("invalid name '{name}' in a {what}"))
+        .with_label("not a valid account name")
+        .with_help("start with a lowercase letter or '_', then lowercase letters, digits, '_' or '-' (at most 32)");
+    cx.push(diag);
+    None
+}
+
+/// `uid:` / `gid:`: a whole number.
+fn id_number(cx: &mut Cx, body: &Node, key: &str, what: &str) -> Option<Option<u32>> {
+    match body.get(key) {
+        None => Some(None),
+        Some(node) => cx
+            .count(node, &format!("'{key}' in a {what}"), 0, u32::MAX - 1)
+            .map(Some),
+    }
+}
+
+/// `home:` / `shell:`: an absolute path on the host.
+fn absolute(cx: &mut Cx, body: &Node, key: &str, what: &str) -> Option<Option<String>> {
+    let Some(node) = body.get(key) else {
+        return Some(None);
+    };
+    let value = cx.text(node, &format!("'{key}' in a {what}"))?;
+    if value.starts_with('/') {
+        return Some(Some(value));
+    }
+    let diag = cx
+        .error(
+            node.span,
+            format!("'{key}' must be an absolute path, found '{value}'"),
+        )
+        .with_help(format!("write it from the root, e.g. /{value}"));
+    cx.push(diag);
+    None
+}
+
+/// `system: true`.
+fn flag(cx: &mut Cx, body: &Node, key: &str, what: &str) -> Option<bool> {
+    match body.get(key) {
+        None => Some(false),
+        Some(node) => match node.kind {
+            Kind::Bool(b) => Some(b),
+            _ => {
+                cx.type_error(node, "true or false", &format!("'{key}' in a {what}"));
+                None
+            }
+        },
+    }
+}
+
+/// `state: present` (the default) or `absent`.
+fn state(cx: &mut Cx, body: &Node, what: &str) -> Option<State> {
+    let Some(node) = body.get("state") else {
+        return Some(State::Present);
+    };
+    let value = cx.text(node, &format!("'state' in a {what}"))?;
+    match value.as_str() {
+        "present" => Some(State::Present),
+        "absent" => Some(State::Absent),
+        _ => {
+            let mut diag = cx
+                .error(node.span, format!("invalid state '{value}' in a {what}"))
+                .with_label("expected present or absent");
+            if let Some(s) = did_you_mean(&value, ["present", "absent"]) {
+                diag = diag.with_help(format!("did you mean '{s}'?"));
+            }
+            cx.push(diag);
+            None
+        }
+    }
 }
 
 /// `mode: "0644"` (or `0644`, `644`): octal permission bits.

@@ -1,25 +1,29 @@
 //! Resource types. Each type lives in its own file and implements [`ResourceType`]: the
 //! shell lines that report its actual state (run with every other resource's in one
 //! script per host), the comparison of that report with the declared state, and the
-//! shell lines that converge it. Adding a type (package, service, user, …) is one more
+//! shell lines that converge it. Adding a type (package, service, …) is one more
 //! file and one more [`Spec`] variant.
 
 mod command;
 mod directory;
 mod file;
 mod git;
+mod group;
 mod line;
 mod symlink;
 mod template;
+mod user;
 
 pub use command::CommandSpec;
 pub use directory::DirectorySpec;
 pub use file::{FileContent, FileSpec, unified_diff};
 pub use git::GitSpec;
+pub use group::GroupSpec;
 pub use line::LineSpec;
 pub use symlink::SymlinkSpec;
 pub(crate) use template::{SECRET_MARK, redact_old};
 pub use template::{TemplateSpec, syntax_error};
+pub use user::{State, UserSpec};
 
 use serde::Serialize;
 
@@ -36,6 +40,8 @@ pub enum Spec {
     Line(LineSpec),
     Command(CommandSpec),
     Git(GitSpec),
+    User(UserSpec),
+    Group(GroupSpec),
 }
 
 /// Resource type names, as written in resource files.
@@ -47,6 +53,8 @@ pub const TYPES: &[&str] = &[
     "line",
     "command",
     "git",
+    "user",
+    "group",
 ];
 
 impl Spec {
@@ -59,6 +67,8 @@ impl Spec {
             Spec::Line(s) => s,
             Spec::Command(s) => s,
             Spec::Git(s) => s,
+            Spec::User(s) => s,
+            Spec::Group(s) => s,
         }
     }
 }

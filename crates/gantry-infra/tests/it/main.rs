@@ -6,3 +6,4 @@
 mod hosts;
 mod parse;
 mod props;
+mod users;

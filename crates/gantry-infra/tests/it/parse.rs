@@ -2,7 +2,7 @@
 //! reported with file:line:col and a suggestion.
 
 use gantry_infra::parse::parse;
-use gantry_infra::resource::{FileContent, Spec};
+use gantry_infra::resource::{FileContent, Spec, State};
 
 const GOOD: &str = r#"
 - hosts: [web, local]
@@ -220,4 +220,53 @@ fn git_checkouts_default_to_head_and_need_a_repo() {
     );
     assert!(out.contains("unknown key 'rev'"), "{out}");
     assert!(out.contains("did you mean 'ref'?"), "{out}");
+}
+
+#[test]
+fn users_and_groups_are_read_as_written() {
+    let source = "- hosts: [web]\n  resources:\n    - group: { name: app, gid: 1500, system: true }\n    - user: { name: app, uid: 1500, group: app, groups: [adm, www-data], home: /srv/app, shell: /bin/sh, system: true }\n    - user: { name: old, state: absent }\n";
+    let parsed = parse("infra/web.yml", source);
+    assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+    let play = &parsed.file.unwrap().plays[0];
+    let ids: Vec<&str> = play.resources.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["group app", "user app", "user old"]);
+    let Spec::Group(group) = &play.resources[0].spec else {
+        panic!("a group")
+    };
+    assert_eq!((group.gid, group.system), (Some(1500), true));
+    let Spec::User(user) = &play.resources[1].spec else {
+        panic!("a user")
+    };
+    assert_eq!(user.uid, Some(1500));
+    assert_eq!(user.group.as_deref(), Some("app"));
+    assert_eq!(
+        user.groups.as_deref(),
+        Some(&["adm".to_string(), "www-data".to_string()][..])
+    );
+    assert_eq!(user.home.as_deref(), Some("/srv/app"));
+    assert_eq!(user.shell.as_deref(), Some("/bin/sh"));
+    assert_eq!(user.state, State::Present);
+    let Spec::User(old) = &play.resources[2].spec else {
+        panic!("a user")
+    };
+    assert_eq!((old.state, old.groups.is_none()), (State::Absent, true));
+}
+
+#[test]
+fn bad_user_and_group_fields_are_reported_each_at_its_place() {
+    let source = "- hosts: [web]\n  resources:\n    - user: { name: Bad Name, uid: -1, shell: bin/sh, system: maybe, state: presnt }\n    - group: { gid: x }\n    - user: { name: ok, homedir: /x }\n";
+    let out = errors(source);
+    for expected in [
+        "infra/web.yml:3:21: error: invalid name 'Bad Name' in a 'user' resource",
+        "infra/web.yml:3:36: error: 'uid' in a 'user' resource must be between 0 and",
+        "infra/web.yml:3:47: error: 'shell' must be an absolute path, found 'bin/sh'",
+        "infra/web.yml:3:63: error: expected true or false for 'system' in a 'user' resource",
+        "infra/web.yml:3:77: error: invalid state 'presnt' in a 'user' resource",
+        "did you mean 'present'?",
+        "infra/web.yml:4:14: error: a 'group' resource has no 'name'",
+        "infra/web.yml:5:25: error: unknown key 'homedir' in a 'user' resource",
+        "did you mean 'home'?",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
 }
