@@ -434,11 +434,7 @@ async fn source(
     Query(q): Query<Fenced>,
 ) -> ApiResult<Response> {
     let job = owned_job(&state, &agent, id, q.fencing_token).await?;
-    let run = state
-        .store
-        .get_run(job.run_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no run {}", job.run_id)))?;
+    let run = job_run(&state, &job).await?;
     let path = state
         .agents
         .files
@@ -505,14 +501,18 @@ fn check_cache_key(field: &str, key: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// The project of the run `job` belongs to.
-async fn job_project(state: &ServerState, job: &Job) -> ApiResult<String> {
-    Ok(state
+/// The run `job` belongs to.
+async fn job_run(state: &ServerState, job: &Job) -> ApiResult<gantry_store::Run> {
+    state
         .store
         .get_run(job.run_id)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("no run {}", job.run_id)))?
-        .project)
+        .ok_or_else(|| ApiError::not_found(format!("no run {}", job.run_id)))
+}
+
+/// The project of the run `job` belongs to.
+async fn job_project(state: &ServerState, job: &Job) -> ApiResult<String> {
+    Ok(job_run(state, job).await?.project)
 }
 
 async fn cache_restore(
