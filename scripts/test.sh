@@ -26,6 +26,8 @@ command -v ssh >/dev/null 2>&1 || need_pkgs+=(openssh-client)
 command -v ssh-keygen >/dev/null 2>&1 || need_pkgs+=(openssh-client)
 # gantry-infra's user and group resources are tested on test hosts sharing this machine.
 command -v useradd >/dev/null 2>&1 || need_pkgs+=(passwd)
+# Container test hosts (systemd, apt, nginx) are made once with debootstrap and docker import.
+[ -x /usr/sbin/debootstrap ] || need_pkgs+=(debootstrap)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing ${need_pkgs[*]}"
   export DEBIAN_FRONTEND=noninteractive

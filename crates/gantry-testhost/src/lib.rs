@@ -18,6 +18,9 @@
 //! silently dropped, so connections stall and time out rather than being reset or refused.
 //! [`TestHost::start_sshd`] runs an OpenSSH server on a host.
 //!
+//! Where a test needs a whole machine (systemd, apt, a file system of its own), a
+//! [`ContainerHost`] is a Debian container with systemd as PID 1 and sshd, on Docker's bridge.
+//!
 //! Dropping a host kills whatever still runs inside it and removes it; the network goes when
 //! the lab and all its hosts are dropped. Leftovers of test processes killed before their
 //! drops ran are removed by the next [`Lab::new`] (see [`cleanup_stale`]).
@@ -72,6 +75,7 @@
 
 mod available;
 mod cmd;
+mod container;
 mod host;
 mod lab;
 mod names;
@@ -83,6 +87,9 @@ mod stale;
 mod subnet;
 
 pub use available::available;
+pub use container::{
+    ContainerHost, IMAGE, cleanup_stale_containers, containers_available, ensure_image,
+};
 pub use host::TestHost;
 pub use lab::Lab;
 pub use sshd::{Sshd, sshd_available};
@@ -97,5 +104,6 @@ mod tests {
         check::<crate::Lab>();
         check::<crate::TestHost>();
         check::<crate::Sshd>();
+        check::<crate::ContainerHost>();
     }
 }

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cleanup;
+mod container;
 mod cut;
 mod labs;
 mod reach;

@@ -2,7 +2,6 @@
 //! checking against the server's own host key) and lands on the right host; other keys are
 //! refused.
 
-use std::net::Ipv4Addr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
@@ -61,7 +60,7 @@ fn ssh_reaches_each_host_with_the_authorized_key_only() {
 }
 
 /// A passwordless ed25519 key pair; returns the private key's path.
-fn keygen(dir: &Path, name: &str) -> String {
+pub(crate) fn keygen(dir: &Path, name: &str) -> String {
     let path = dir.join(name).to_string_lossy().into_owned();
     let status = Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-f", &path])
@@ -72,7 +71,12 @@ fn keygen(dir: &Path, name: &str) -> String {
 }
 
 /// Starts `ssh root@addr remote` with only the given key and known hosts file.
-fn ssh(key: &str, known_hosts: &Path, addr: Ipv4Addr, remote: &str) -> Child {
+pub(crate) fn ssh(
+    key: &str,
+    known_hosts: &Path,
+    addr: impl std::fmt::Display,
+    remote: &str,
+) -> Child {
     Command::new("ssh")
         .args(["-F", "/dev/null", "-i", key])
         .args(["-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes"])
