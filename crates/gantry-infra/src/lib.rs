@@ -8,14 +8,15 @@
 //! `script` (the one-round-trip scripts) and `report` (their output, parsed purely),
 //! `transport/` (local and ssh), `run` (plan/apply per host, in parallel; templates
 //! rendered there, after the check brought the facts), `context` (what templates see,
-//! and secrets masked out of reports), `saved` (saved plans and their fingerprints) and
-//! `render` (the human report).
+//! and secrets masked out of reports), `saved` (saved plans and their fingerprints),
+//! `progress` (live per-host phases for a caller's display) and `render` (the human report).
 #![forbid(unsafe_code)]
 
 mod context;
 pub mod declaration;
 mod load;
 pub mod parse;
+mod progress;
 mod render;
 pub mod report;
 pub mod resource;
@@ -27,6 +28,7 @@ pub mod transport;
 
 pub use context::template_context;
 pub use load::{Declarations, Invalid, MAX_SOURCE_BYTES, find_files, load};
+pub use progress::{HostOutcome, Phase, Progress, ProgressEvent};
 pub use render::{render, summary_line};
 pub use run::{
     HandlerReport, HandlerStatus, HostReport, HostStatus, Mode, Options, ResourceReport,

@@ -17,6 +17,7 @@ use serde::Serialize;
 use crate::context::{mask, redact_diffs, template_context};
 use crate::declaration::{Handler, Resource};
 use crate::load::Declarations;
+use crate::progress::{Phase, Progress};
 use crate::report::{self, Facts, Observed, Report};
 use crate::resource::{Change, Check, FileContent, Spec};
 use crate::saved::{self, SavedHost, SavedPlan};
@@ -43,6 +44,8 @@ pub struct Options {
     /// `apply --plan`: apply on a host only if its check still matches this plan's
     /// fingerprints (hosts not in it are refused).
     pub saved: Option<SavedPlan>,
+    /// Told when each host starts a phase and when it is done (live progress).
+    pub progress: Option<Progress>,
 }
 
 impl Default for Options {
@@ -52,6 +55,7 @@ impl Default for Options {
             connect_timeout: Duration::from_secs(10),
             secrets: IndexMap::new(),
             saved: None,
+            progress: None,
         }
     }
 }
@@ -323,6 +327,10 @@ pub fn run(
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(host) = hosts.get(i) else { break };
+                    let progress = options.progress.as_ref();
+                    if let Some(p) = progress {
+                        p.phase(&host.name, Phase::Checking);
+                    }
                     let report = match &control_dir {
                         Some(dir) => {
                             let transport = transport_for(host, workspace_dir, dir.path(), options);
@@ -332,8 +340,7 @@ pub fn run(
                                 declarations,
                                 host,
                                 transport.as_ref(),
-                                &options.secrets,
-                                options.saved.as_ref().map(|p| p.host(&host.name)),
+                                options,
                             );
                             transport.close();
                             mask(&mut report, &masker);
@@ -344,6 +351,9 @@ pub fn run(
                             "cannot create a directory for SSH control sockets".into(),
                         ),
                     };
+                    if let Some(p) = progress {
+                        p.done(&report);
+                    }
                     if let Ok(mut results) = results.lock() {
                         results[i] = Some(report);
                     }
@@ -432,10 +442,12 @@ fn run_host(
     declarations: &Declarations,
     host: &Host,
     transport: &dyn Transport,
-    secrets: &IndexMap<String, Secret>,
-    // `apply --plan`: `Some(None)` for a host the saved plan does not have.
-    saved: Option<Option<&SavedHost>>,
+    options: &Options,
 ) -> HostReport {
+    let secrets = &options.secrets;
+    // `apply --plan`: `Some(None)` for a host the saved plan does not have.
+    let saved: Option<Option<&SavedHost>> = options.saved.as_ref().map(|p| p.host(&host.name));
+    let progress = options.progress.as_ref();
     let (resources, handlers) = match host_work(inventory, declarations, host) {
         Ok(work) => work,
         Err(e) => return failed(host, e),
@@ -628,6 +640,14 @@ fn run_host(
         }
     }
     if !steps.is_empty() {
+        if let Some(p) = progress {
+            p.phase(
+                &host.name,
+                Phase::Applying {
+                    resources: steps.len(),
+                },
+            );
+        }
         match run_script_lenient(transport, &script::apply(&steps)) {
             Ok(applied) => {
                 let mut stopped = false;
@@ -675,6 +695,14 @@ fn run_host(
         .map(|i| (i, handlers[i]))
         .collect();
     if !to_run.is_empty() && host_report.status == HostStatus::Ok {
+        if let Some(p) = progress {
+            p.phase(
+                &host.name,
+                Phase::Handlers {
+                    handlers: to_run.len(),
+                },
+            );
+        }
         match run_script_lenient(transport, &script::handlers(&to_run)) {
             Ok(ran) => {
                 for (i, h) in &to_run {
@@ -771,7 +799,7 @@ mod tests {
         let host = inventory.host("local").expect("local is built in");
         let calls = |mode| {
             let t = Counting::default();
-            let report = run_host(mode, &inventory, &decls, &host, &t, &IndexMap::new(), None);
+            let report = run_host(mode, &inventory, &decls, &host, &t, &Options::default());
             (t.calls.load(Ordering::SeqCst), report)
         };
         let (n, plan) = calls(Mode::Plan);
@@ -829,8 +857,7 @@ mod tests {
             &decls,
             &host,
             &LocalTransport,
-            &IndexMap::new(),
-            None,
+            &Options::default(),
         );
         let statuses: Vec<ResourceStatus> = report.resources.iter().map(|r| r.status).collect();
         assert_eq!(
@@ -871,13 +898,65 @@ mod tests {
             &decls,
             &host,
             &LocalTransport,
-            &IndexMap::new(),
-            None,
+            &Options::default(),
         );
         assert_eq!(report.handlers.len(), 1, "{report:?}");
         assert_eq!(
             std::fs::read_to_string(dir.path().join("ran")).expect("a handler ran"),
             "b\n"
         );
+    }
+
+    #[test]
+    fn progress_tells_each_phase_of_a_host_then_its_outcome() {
+        use crate::progress::{HostOutcome, Phase, Progress, ProgressEvent};
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let decls = declarations(dir.path());
+        let inventory = Inventory::default();
+        let host = inventory.host("local").expect("local is built in");
+        let seen: Arc<Mutex<Vec<ProgressEvent>>> = Arc::default();
+        let sink = Arc::clone(&seen);
+        let options = Options {
+            progress: Some(Progress::new(move |e| sink.lock().expect("lock").push(e))),
+            ..Options::default()
+        };
+        let events = |mode| {
+            seen.lock().expect("lock").clear();
+            run(
+                mode,
+                &inventory,
+                &decls,
+                std::slice::from_ref(&host),
+                dir.path(),
+                &options,
+            );
+            seen.lock().expect("lock").clone()
+        };
+        let phase = |phase| ProgressEvent::Phase {
+            host: "local".into(),
+            phase,
+        };
+        let done = |changed, unchanged| ProgressEvent::Done {
+            host: "local".into(),
+            outcome: HostOutcome {
+                status: HostStatus::Ok,
+                changed,
+                failed: 0,
+                unchanged,
+                error: None,
+            },
+        };
+        assert_eq!(events(Mode::Plan), [phase(Phase::Checking), done(6, 0)]);
+        assert_eq!(
+            events(Mode::Apply),
+            [
+                phase(Phase::Checking),
+                phase(Phase::Applying { resources: 6 }),
+                phase(Phase::Handlers { handlers: 1 }),
+                done(6, 0)
+            ]
+        );
+        assert_eq!(events(Mode::Apply), [phase(Phase::Checking), done(0, 6)]);
     }
 }

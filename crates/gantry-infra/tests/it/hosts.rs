@@ -134,6 +134,8 @@ fn run_saved(dir: &Path, mode: Mode, saved: Option<SavedPlan>) -> RunReport {
         connect_timeout: Duration::from_secs(3),
         secrets,
         saved,
+
+        ..Options::default()
     };
     let report = gantry_infra::run(
         mode,

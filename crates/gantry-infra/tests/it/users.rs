@@ -67,6 +67,8 @@ fn run(dir: &Path, mode: Mode) -> RunReport {
         connect_timeout: Duration::from_secs(3),
         secrets: Default::default(),
         saved: None,
+
+        ..Options::default()
     };
     let report = gantry_infra::run(
         mode,

@@ -165,13 +165,14 @@ fn run(
         saved,
         ..Options::default()
     };
-    let plan = gantry_infra::run(
+    let plan = run_with_progress(
         Mode::Plan,
         inventory,
         &declarations,
         &hosts,
         &loaded.dir,
         &options,
+        args,
     );
     if mode == Mode::Plan {
         if let Some(out) = out {
@@ -216,15 +217,39 @@ fn run(
         }
     }
     // Hosts that already failed the plan are tried again: the apply plans afresh.
-    let applied = gantry_infra::run(
+    let applied = run_with_progress(
         Mode::Apply,
         inventory,
         &declarations,
         &hosts,
         &loaded.dir,
         &options,
+        args,
     );
     print(&applied, args)
+}
+
+/// Runs with the live per-host display on standard error (see `ui::infra_progress`).
+fn run_with_progress(
+    mode: Mode,
+    inventory: &gantry_workspace::Inventory,
+    declarations: &gantry_infra::Declarations,
+    hosts: &[gantry_workspace::Host],
+    dir: &Path,
+    options: &Options,
+    args: &CommonArgs,
+) -> RunReport {
+    let Some((progress, finish)) = crate::ui::infra_progress::for_run(mode, hosts.len(), args.json)
+    else {
+        return gantry_infra::run(mode, inventory, declarations, hosts, dir, options);
+    };
+    let options = Options {
+        progress: Some(progress),
+        ..options.clone()
+    };
+    let report = gantry_infra::run(mode, inventory, declarations, hosts, dir, &options);
+    drop(finish);
+    report
 }
 
 fn print(report: &RunReport, args: &CommonArgs) -> ExitCode {

@@ -1,6 +1,7 @@
 //! `gantry infra plan|apply` on the `local` host, through the real binary: exit codes
 //! (plan 0/2/1, apply 0/1), the summary line, `--json`, the refusal to apply without
-//! `--yes` when stdin is not a terminal, and a bad resource file reported at file:line.
+//! `--yes` when stdin is not a terminal, the per-host progress lines an apply prints off
+//! a terminal, and a bad resource file reported at file:line.
 //! The SSH side is tested in crates/gantry-infra/tests/it/hosts.rs.
 
 use std::fs;
@@ -75,6 +76,19 @@ fn plan_apply_and_replan_on_the_local_host() {
     let again = infra(dir, &["apply", "--yes"]);
     assert_eq!(again.status.code(), Some(0));
     assert_eq!(fs::read_to_string(out_dir.join("count")).unwrap(), "x\n");
+    // Off a terminal, an apply prints a progress line per host on stderr as it finishes
+    // (a plan prints none: its report is the output).
+    assert!(!text(&replan.stderr).contains("local:"), "{}", text(&replan.stderr));
+    fs::write(out_dir.join("a.conf"), "changed by hand\n").unwrap();
+    let repair = infra(dir, &["apply", "--yes"]);
+    assert_eq!(repair.status.code(), Some(0), "{}", text(&repair.stderr));
+    assert!(
+        text(&repair.stderr).contains("local: 1 applied, 1 unchanged"),
+        "{}",
+        text(&repair.stderr)
+    );
+    assert!(!text(&repair.stdout).contains("local: 1 applied"));
+    assert_eq!(fs::read_to_string(out_dir.join("count")).unwrap(), "x\nx\n");
 
     let none = infra(dir, &["plan", "--hosts", "web*"]);
     assert_eq!(none.status.code(), Some(0));
