@@ -2,10 +2,11 @@
 //! must never make `parse` panic, a file must come back exactly when there is no error,
 //! and rendering the diagnostics must not panic either. The same text as a `template`
 //! must neither panic the syntax check nor the rendering (strict undefined, vars, facts,
-//! host and secrets as `gantry infra` gives them).
+//! host and secrets as `gantry infra` gives them). The same text as a crontab must
+//! survive the `cron` resource's edit, which settles after one application.
 #![no_main]
 
-use gantry_infra::resource::{FileContent, TemplateSpec, syntax_error};
+use gantry_infra::resource::{FileContent, TemplateSpec, edit_crontab, syntax_error};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -39,4 +40,10 @@ fuzz_target!(|data: &[u8]| {
     if syntax_error(&source).is_some() {
         assert!(rendered.is_err(), "a template that does not parse cannot render");
     }
+
+    let (marker, block) = ("# gantry: x", "# gantry: x\nA=1\n0 3 * * * /bin/true");
+    let once = edit_crontab(&source, marker, Some(block));
+    assert_eq!(edit_crontab(&once, marker, Some(block)), once);
+    let removed = edit_crontab(&once, marker, None);
+    assert!(!removed.split('\n').any(|l| l == marker));
 });

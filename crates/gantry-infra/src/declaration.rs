@@ -54,12 +54,16 @@ impl Resource {
     }
 }
 
-/// A command run once after the resources, when a resource notified it.
+/// A command run once after the resources, when a resource notified it: `run:`, or a
+/// service restarted or reloaded (`service: { name: nginx, state: restarted }`), which
+/// becomes its `systemctl` command.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Handler {
     /// Unique in its file; resources notify handlers of their own file.
     pub name: String,
     pub run: String,
+    /// The unit, for a `service:` handler.
+    pub service: Option<String>,
     /// The resource file declaring it.
     pub file: String,
 }

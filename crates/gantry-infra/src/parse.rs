@@ -1,6 +1,8 @@
 //! The resource file grammar (`infra/*.yml`), on the same spanned YAML tree and parsing
 //! context as `gantry.yml`: every unknown key, wrong type and dangling reference is
 //! reported at its line and column, all at once. Pure: `source:` files are read later.
+//! The system resources (`package`, `service`, `cron`) and service handlers are read in
+//! `system`.
 //!
 //! ```yaml
 //! - hosts: [web, local]
@@ -20,6 +22,10 @@ use crate::resource::{
     CommandSpec, DirectorySpec, FileContent, FileSpec, GitSpec, GroupSpec, LineSpec, Spec, State,
     SymlinkSpec, TYPES, TemplateSpec, UserSpec,
 };
+use crate::shell::quote;
+
+mod system;
+use system::{cron, handler_service, package, service};
 
 const PLAY_KEYS: &[&str] = &["hosts", "resources", "handlers"];
 const COMMON_KEYS: &[&str] = &["name", "requires", "notify"];
@@ -154,7 +160,7 @@ fn play(cx: &mut Cx, node: &Node) -> Option<Play> {
 fn resource(cx: &mut Cx, node: &Node) -> Option<Resource> {
     let entries = cx.map(
         node,
-        "a map with one resource type (file, template, directory, symlink, line, command, git, user, group)",
+        &format!("a map with one resource type ({})", TYPES.join(", ")),
         "a resource",
     )?;
     let valid: Vec<&str> = TYPES.iter().chain(COMMON_KEYS).copied().collect();
@@ -232,6 +238,13 @@ fn type_keys(kind: &str) -> (&'static [&'static str], &'static [&'static str]) {
             ],
         ),
         "group" => (&["name"], &["name", "gid", "system", "state"]),
+        // `name` or `names`: checked in `package`.
+        "package" => (&[], &["name", "names", "state", "version", "update_cache"]),
+        "service" => (&["name"], &["name", "enabled", "state"]),
+        "cron" => (
+            &["name"],
+            &["name", "user", "schedule", "command", "env", "state"],
+        ),
         _ => (&["run"], &["run", "creates", "unless", "only_if"]),
     }
 }
@@ -404,6 +417,9 @@ fn spec(cx: &mut Cx, key: &Node, body: &Node) -> Option<Spec> {
                 state: state?,
             }))
         }
+        "package" => package(cx, body, &what),
+        "service" => service(cx, body, &what),
+        "cron" => cron(cx, body, &what),
         _ => {
             let run = text(cx, "run");
             let creates = text(cx, "creates");
@@ -446,8 +462,13 @@ fn check_path(cx: &mut Cx, body: &Node, path: String) -> Option<String> {
 /// A user or group name as `useradd` takes it: a lowercase letter or `_` first, then
 /// lowercase letters, digits, `_`, `-` (and a final `$`), up to 32 characters.
 fn account_name(cx: &mut Cx, body: &Node, what: &str) -> Option<String> {
-    let node = body.get("name")?;
-    let name = cx.text(node, &format!("'name' in a {what}"))?;
+    account_name_at(cx, body, "name", what)
+}
+
+/// [`account_name`] under another key (`user:` of a cron entry).
+fn account_name_at(cx: &mut Cx, body: &Node, key: &str, what: &str) -> Option<String> {
+    let node = body.get(key)?;
+    let name = cx.text(node, &format!("'{key}' in a {what}"))?;
     let body_ok = name
         .trim_end_matches('$')
         .chars()
@@ -459,7 +480,7 @@ fn account_name(cx: &mut Cx, body: &Node, what: &str) -> Option<String> {
         return Some(name);
     }
     let diag = cx
-        .error(node.span, format!("invalid name '{name}' in a {what}"))
+        .error(node.span, format!("invalid {key} '{name}' in a {what}"))
         .with_label("not a valid account name")
         .with_help("start with a lowercase letter or '_', then lowercase letters, digits, '_' or '-' (at most 32)");
     cx.push(diag);
@@ -511,24 +532,42 @@ fn flag(cx: &mut Cx, body: &Node, key: &str, what: &str) -> Option<bool> {
 
 /// `state: present` (the default) or `absent`.
 fn state(cx: &mut Cx, body: &Node, what: &str) -> Option<State> {
+    match state_word(cx, body, what, &["present", "absent"], &[])? {
+        Some("absent") => Some(State::Absent),
+        _ => Some(State::Present),
+    }
+}
+
+/// `state:` as one of `allowed` (`None` when not written); `hints` pairs a value that is
+/// not allowed here with why and what to write instead.
+fn state_word(
+    cx: &mut Cx,
+    body: &Node,
+    what: &str,
+    allowed: &[&'static str],
+    hints: &[(&str, &str)],
+) -> Option<Option<&'static str>> {
     let Some(node) = body.get("state") else {
-        return Some(State::Present);
+        return Some(None);
     };
     let value = cx.text(node, &format!("'state' in a {what}"))?;
-    match value.as_str() {
-        "present" => Some(State::Present),
-        "absent" => Some(State::Absent),
-        _ => {
-            let mut diag = cx
-                .error(node.span, format!("invalid state '{value}' in a {what}"))
-                .with_label("expected present or absent");
-            if let Some(s) = did_you_mean(&value, ["present", "absent"]) {
-                diag = diag.with_help(format!("did you mean '{s}'?"));
-            }
-            cx.push(diag);
-            None
-        }
+    if let Some(word) = allowed.iter().find(|a| **a == value) {
+        return Some(Some(word));
     }
+    let expected = match allowed {
+        [a, b] => format!("expected {a} or {b}"),
+        _ => format!("expected one of {}", allowed.join(", ")),
+    };
+    let mut diag = cx
+        .error(node.span, format!("invalid state '{value}' in a {what}"))
+        .with_label(expected);
+    if let Some((_, hint)) = hints.iter().find(|(v, _)| *v == value) {
+        diag = diag.with_help(*hint);
+    } else if let Some(s) = did_you_mean(&value, allowed.iter().copied()) {
+        diag = diag.with_help(format!("did you mean '{s}'?"));
+    }
+    cx.push(diag);
+    None
 }
 
 /// `mode: "0644"` (or `0644`, `644`): octal permission bits.
@@ -582,24 +621,44 @@ fn handlers(cx: &mut Cx, node: &Node) -> Vec<Handler> {
     let mut out = Vec::new();
     for (key, value) in entries {
         let what = format!("handler '{}'", key.text);
-        let Some(body) = cx.map(value, "a map (run)", &what) else {
+        let Some(body) = cx.map(value, "a map (run or service)", &what) else {
             continue;
         };
-        cx.check_keys(body, &["run"], &format!("in {what}"));
-        if value.get("run").is_none() {
-            cx.require(value, "run", &what, "add `run:` with the command to run");
-            continue;
-        }
-        if let Some(run) = value
-            .get("run")
-            .and_then(|n| cx.text(n, &format!("'run' in {what}")))
-        {
-            out.push(Handler {
-                name: key.text.clone(),
-                run,
-                file: cx.file.to_string(),
-            });
-        }
+        cx.check_keys(body, &["run", "service"], &format!("in {what}"));
+        let (run, service) = match (value.get("run"), value.get("service")) {
+            (Some(_), Some(service)) => {
+                let diag = cx
+                    .error(service.span, format!("{what} has both 'run' and 'service'"))
+                    .with_help("a handler does one thing: write two handlers and notify both");
+                cx.push(diag);
+                continue;
+            }
+            (Some(run), None) => match cx.text(run, &format!("'run' in {what}")) {
+                Some(run) => (run, None),
+                None => continue,
+            },
+            (None, Some(service)) => match handler_service(cx, service, &what) {
+                Some((unit, verb)) => (format!("systemctl {verb} -- {}", quote(&unit)), Some(unit)),
+                None => continue,
+            },
+            (None, None) => {
+                if !has_typo_of(value, &["run", "service"]) {
+                    cx.require(
+                        value,
+                        "run",
+                        &what,
+                        "add `run:` with the command to run, or `service: { name: …, state: restarted }`",
+                    );
+                }
+                continue;
+            }
+        };
+        out.push(Handler {
+            name: key.text.clone(),
+            run,
+            service,
+            file: cx.file.to_string(),
+        });
     }
     out
 }

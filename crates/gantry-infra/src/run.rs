@@ -19,7 +19,7 @@ use crate::declaration::{Handler, Resource};
 use crate::load::Declarations;
 use crate::progress::{Phase, Progress};
 use crate::report::{self, Facts, Observed, Report};
-use crate::resource::{Change, Check, FileContent, Spec};
+use crate::resource::{Change, Check, FileContent, Spec, touches_units};
 use crate::saved::{self, SavedHost, SavedPlan};
 use crate::script;
 use crate::transport::{LocalTransport, SshTransport, Transport, TransportError};
@@ -703,7 +703,11 @@ fn run_host(
                 },
             );
         }
-        match run_script_lenient(transport, &script::handlers(&to_run)) {
+        let units_changed = resources
+            .iter()
+            .zip(&reports)
+            .any(|(r, rep)| rep.status == ResourceStatus::Applied && touches_units(&r.spec));
+        match run_script_lenient(transport, &script::handlers(&to_run, units_changed)) {
             Ok(ran) => {
                 for (i, h) in &to_run {
                     let outcome = ran.handlers.get(i);

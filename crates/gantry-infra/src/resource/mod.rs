@@ -1,25 +1,35 @@
 //! Resource types. Each type lives in its own file and implements [`ResourceType`]: the
 //! shell lines that report its actual state (run with every other resource's in one
 //! script per host), the comparison of that report with the declared state, and the
-//! shell lines that converge it. Adding a type (package, service, …) is one more
-//! file and one more [`Spec`] variant.
+//! shell lines that converge it. Adding a type is one more file and one more [`Spec`]
+//! variant. `package` is also batched per host (one check, one transaction for
+//! consecutive packages) and `service` reloads systemd after unit files changed: both in
+//! `script`, which sees all of a host's resources at once.
 
 mod command;
+mod cron;
 mod directory;
 mod file;
 mod git;
 mod group;
 mod line;
+mod package;
+mod service;
 mod symlink;
 mod template;
 mod user;
 
 pub use command::CommandSpec;
+pub use cron::{CronSpec, edit as edit_crontab};
 pub use directory::DirectorySpec;
 pub use file::{FileContent, FileSpec, unified_diff};
 pub use git::GitSpec;
 pub use group::GroupSpec;
 pub use line::LineSpec;
+pub use package::{PackageSpec, PackageState};
+pub(crate) use package::{batch_apply as package_batch_apply, batch_check as package_batch_check};
+pub(crate) use service::touches_units;
+pub use service::{ServiceSpec, ServiceState};
 pub use symlink::SymlinkSpec;
 pub(crate) use template::{SECRET_MARK, redact_old};
 pub use template::{TemplateSpec, syntax_error};
@@ -42,6 +52,9 @@ pub enum Spec {
     Git(GitSpec),
     User(UserSpec),
     Group(GroupSpec),
+    Package(PackageSpec),
+    Service(ServiceSpec),
+    Cron(CronSpec),
 }
 
 /// Resource type names, as written in resource files.
@@ -55,6 +68,9 @@ pub const TYPES: &[&str] = &[
     "git",
     "user",
     "group",
+    "package",
+    "service",
+    "cron",
 ];
 
 impl Spec {
@@ -69,6 +85,9 @@ impl Spec {
             Spec::Git(s) => s,
             Spec::User(s) => s,
             Spec::Group(s) => s,
+            Spec::Package(s) => s,
+            Spec::Service(s) => s,
+            Spec::Cron(s) => s,
         }
     }
 }
