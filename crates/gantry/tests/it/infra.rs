@@ -78,7 +78,11 @@ fn plan_apply_and_replan_on_the_local_host() {
     assert_eq!(fs::read_to_string(out_dir.join("count")).unwrap(), "x\n");
     // Off a terminal, an apply prints a progress line per host on stderr as it finishes
     // (a plan prints none: its report is the output).
-    assert!(!text(&replan.stderr).contains("local:"), "{}", text(&replan.stderr));
+    assert!(
+        !text(&replan.stderr).contains("local:"),
+        "{}",
+        text(&replan.stderr)
+    );
     fs::write(out_dir.join("a.conf"), "changed by hand\n").unwrap();
     let repair = infra(dir, &["apply", "--yes"]);
     assert_eq!(repair.status.code(), Some(0), "{}", text(&repair.stderr));
