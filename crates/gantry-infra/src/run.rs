@@ -382,16 +382,15 @@ fn transport_for(
     options: &Options,
 ) -> Box<dyn Transport> {
     match &host.connection {
-        Connection::Local => Box::new(LocalTransport),
+        Connection::Local => Box::new(LocalTransport::with_sudo(host.sudo)),
         Connection::Ssh(target) => {
             let mut target = target.clone();
             target.ssh_key = target.ssh_key.map(|p| workspace_dir.join(p));
             target.known_hosts = target.known_hosts.map(|p| workspace_dir.join(p));
-            Box::new(SshTransport::new(
-                target,
-                control_dir,
-                options.connect_timeout,
-            ))
+            Box::new(
+                SshTransport::new(target, control_dir, options.connect_timeout)
+                    .with_sudo(host.sudo),
+            )
         }
     }
 }
@@ -779,7 +778,7 @@ mod tests {
     impl Transport for Counting {
         fn run(&self, script: &str) -> Result<crate::transport::Output, TransportError> {
             self.calls.fetch_add(1, Ordering::SeqCst);
-            LocalTransport.run(script)
+            LocalTransport::default().run(script)
         }
     }
 
@@ -860,7 +859,7 @@ mod tests {
             &inventory,
             &decls,
             &host,
-            &LocalTransport,
+            &LocalTransport::default(),
             &Options::default(),
         );
         let statuses: Vec<ResourceStatus> = report.resources.iter().map(|r| r.status).collect();
@@ -901,7 +900,7 @@ mod tests {
             &inventory,
             &decls,
             &host,
-            &LocalTransport,
+            &LocalTransport::default(),
             &Options::default(),
         );
         assert_eq!(report.handlers.len(), 1, "{report:?}");

@@ -29,6 +29,8 @@ pub struct Host {
     /// Groups in the order written: the order their vars apply in.
     pub groups: Vec<String>,
     pub vars: IndexMap<String, serde_json::Value>,
+    /// `sudo: true`: scripts run as root through `sudo -n` (passwordless sudo).
+    pub sudo: bool,
     /// Where the host's name is written, for diagnostics found later.
     #[serde(skip)]
     pub span: Span,
@@ -101,6 +103,7 @@ impl Inventory {
             connection: Connection::Local,
             groups: Vec::new(),
             vars: IndexMap::new(),
+            sudo: false,
             span: Span::default(),
         })
     }

@@ -42,6 +42,30 @@ pub trait Transport: Send + Sync {
     fn close(&self) {}
 }
 
+/// How a script starts on a host: `sh` reading it from standard input, in the C locale
+/// (tools' output is parsed), as root through `sudo -n` when the host says `sudo: true`.
+/// `-n`: sudo never prompts; a host without passwordless sudo fails with sudo's message.
+fn shell_command(sudo: bool) -> &'static str {
+    if sudo {
+        "sudo -n -- env LC_ALL=C sh -s"
+    } else {
+        "LC_ALL=C sh -s"
+    }
+}
+
+/// sudo's refusal (a password needed, the user not in sudoers) as a clear error: the
+/// script never started, so it printed nothing.
+fn sudo_refused(sudo: bool, out: &Output) -> Option<TransportError> {
+    if !sudo || !out.stdout.is_empty() || out.code == Some(0) {
+        return None;
+    }
+    let line = out.stderr.lines().find(|l| l.starts_with("sudo:"))?;
+    Some(TransportError::Failed(format!(
+        "sudo refused to run the script ({}): `sudo: true` needs passwordless sudo for the login user (a NOPASSWD rule)",
+        line.trim()
+    )))
+}
+
 /// Spawns `command`, writes `script` to its stdin, and collects its output.
 fn run_with_stdin(mut command: Command, script: &str) -> std::io::Result<Output> {
     command
@@ -66,4 +90,46 @@ fn run_with_stdin(mut command: Command, script: &str) -> std::io::Result<Output>
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         code: out.status.code(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out(stdout: &str, stderr: &str, code: i32) -> Output {
+        Output {
+            stdout: stdout.into(),
+            stderr: stderr.into(),
+            code: Some(code),
+        }
+    }
+
+    #[test]
+    fn sudo_asking_for_a_password_is_a_clear_error() {
+        let refused =
+            sudo_refused(true, &out("", "sudo: a password is required\n", 1)).expect("refused");
+        assert!(
+            refused
+                .to_string()
+                .contains("(sudo: a password is required)")
+                && refused.to_string().contains("NOPASSWD"),
+            "{refused}"
+        );
+        // Not sudo's doing: a script that ran, or a host without sudo: true.
+        assert_eq!(
+            sudo_refused(true, &out("F os_id debian\n", "sudo: x", 1)),
+            None
+        );
+        assert_eq!(
+            sudo_refused(false, &out("", "sudo: a password is required", 1)),
+            None
+        );
+        assert_eq!(sudo_refused(true, &out("", "sh: 1: boom", 2)), None);
+    }
+
+    #[test]
+    fn the_remote_command_goes_through_sudo_only_when_asked() {
+        assert_eq!(shell_command(false), "LC_ALL=C sh -s");
+        assert_eq!(shell_command(true), "sudo -n -- env LC_ALL=C sh -s");
+    }
 }

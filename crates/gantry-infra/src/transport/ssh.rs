@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use gantry_workspace::SshTarget;
 
-use super::{Output, Transport, TransportError, run_with_stdin};
+use super::{Output, Transport, TransportError, run_with_stdin, shell_command, sudo_refused};
 
 /// ssh's exit code for its own errors (connection, authentication, host key).
 const SSH_ERROR: i32 = 255;
@@ -20,6 +20,7 @@ pub struct SshTransport {
     target: SshTarget,
     control_path: PathBuf,
     connect_timeout: Duration,
+    sudo: bool,
 }
 
 impl SshTransport {
@@ -32,7 +33,14 @@ impl SshTransport {
             target,
             control_path,
             connect_timeout,
+            sudo: false,
         }
+    }
+
+    /// Scripts run as root through `sudo -n` after logging in as the target's user.
+    pub fn with_sudo(mut self, sudo: bool) -> Self {
+        self.sudo = sudo;
+        self
     }
 
     fn command(&self) -> Command {
@@ -70,7 +78,7 @@ impl SshTransport {
 impl Transport for SshTransport {
     fn run(&self, script: &str) -> Result<Output, TransportError> {
         let mut c = self.command();
-        c.arg("LC_ALL=C sh -s");
+        c.arg(shell_command(self.sudo));
         let out = run_with_stdin(c, script)
             .map_err(|e| TransportError::Failed(format!("could not start ssh: {e}")))?;
         if out.code == Some(SSH_ERROR) {
@@ -92,7 +100,10 @@ impl Transport for SshTransport {
                 TransportError::Unreachable(why)
             });
         }
-        Ok(out)
+        match sudo_refused(self.sudo, &out) {
+            Some(refused) => Err(refused),
+            None => Ok(out),
+        }
     }
 
     fn close(&self) {

@@ -1,7 +1,8 @@
 //! `package`, `service` and `cron` against whole Debian machines: two container hosts
 //! (systemd as PID 1, apt, cron, nginx; gantry-testhost's `ContainerHost`) per test,
 //! reached over SSH with strict host keys like any host. Planned, applied, a second
-//! apply changing nothing, drift made by hand detected. No test host uses the network:
+//! apply changing nothing, drift made by hand detected; `sudo: true` for a login user. No
+//! test host uses the network:
 //! packages come from a local apt repository of .deb files built here.
 
 use std::fs;
@@ -517,5 +518,91 @@ fn cron_entries_are_added_kept_and_removed_beside_hand_written_ones() {
             "infra/cron.yml:3:36: error: invalid schedule '0 25 * * *' in a 'cron' resource"
         ),
         "{out}"
+    );
+}
+
+#[test]
+fn sudo_runs_the_scripts_as_root_for_a_login_user_and_a_refusal_is_reported() {
+    let setup = Setup::new("sudo");
+    let dir = setup.dir();
+    // c1: `deploy` may sudo without a password; c2: `nosudo` is in no sudoers rule.
+    let login = |user: &str| {
+        format!(
+            "useradd -m -s /bin/bash {user} && install -d -m 700 -o {user} -g {user} /home/{user}/.ssh \
+             && install -m 600 -o {user} -g {user} /root/.ssh/authorized_keys /home/{user}/.ssh/"
+        )
+    };
+    setup.hosts[0]
+        .exec_ok(&format!(
+            "{} && echo 'deploy ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/deploy && chmod 440 /etc/sudoers.d/deploy",
+            login("deploy")
+        ))
+        .unwrap();
+    setup.hosts[1].exec_ok(&login("nosudo")).unwrap();
+    let inventory = |sudo: bool| {
+        let mut text = String::from("hosts:\n");
+        for (n, (host, user)) in ["c1", "c2"]
+            .iter()
+            .zip(setup.hosts.iter().zip(["deploy", "nosudo"]))
+        {
+            text.push_str(&format!(
+                "  {n}: {{ address: {}, user: {user}, sudo: {sudo}, ssh_key: keys/id, known_hosts: keys/known_hosts }}\n",
+                host.addr()
+            ));
+        }
+        fs::write(dir.join("gantry.yml"), text).unwrap();
+    };
+    setup.infra(
+        "root.yml",
+        "- hosts: [c1, c2]\n  resources:\n    - file: { path: /etc/gantry-sudo, content: \"root only\\n\", mode: \"0600\", owner: root }\n",
+    );
+
+    // Without sudo the login user cannot write under /etc.
+    inventory(false);
+    let denied = run(dir, Mode::Apply);
+    assert_eq!(denied.exit_code(), 1);
+    let r = denied
+        .host("c1")
+        .unwrap()
+        .resource("file /etc/gantry-sudo")
+        .unwrap();
+    assert_eq!(r.status, ResourceStatus::Failed, "{r:?}");
+
+    // With sudo: c1 applies as root; c2's sudo wants a password, which is reported for
+    // c2 alone, with sudo's own words.
+    inventory(true);
+    let applied = run(dir, Mode::Apply);
+    let c1 = applied.host("c1").unwrap();
+    assert_eq!(
+        c1.resource("file /etc/gantry-sudo").unwrap().status,
+        ResourceStatus::Applied,
+        "{c1:?}"
+    );
+    assert_eq!(
+        setup.hosts[0]
+            .exec_ok("stat -c '%U %a' /etc/gantry-sudo && cat /etc/gantry-sudo")
+            .unwrap(),
+        "root 600\nroot only\n"
+    );
+    let c2 = applied.host("c2").unwrap();
+    let error = c2.error.as_deref().unwrap_or_default();
+    assert!(
+        error.contains("sudo: a password is required") && error.contains("NOPASSWD"),
+        "{c2:?}"
+    );
+    assert!(c2.resources.is_empty(), "nothing ran on c2: {c2:?}");
+    assert!(
+        !setup.hosts[1]
+            .exec("test -e /etc/gantry-sudo")
+            .unwrap()
+            .status
+            .success()
+    );
+    // Facts come from the same root shell: a second apply on c1 changes nothing.
+    let again = run(dir, Mode::Plan);
+    let c1 = again.host("c1").unwrap();
+    assert_eq!(
+        c1.resource("file /etc/gantry-sudo").unwrap().status,
+        ResourceStatus::Unchanged
     );
 }

@@ -116,6 +116,17 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// `true` or `false`.
+    pub fn flag(&mut self, node: &Node, what: &str) -> Option<bool> {
+        match node.kind {
+            Kind::Bool(b) => Some(b),
+            _ => {
+                self.type_error(node, "true or false", what);
+                None
+            }
+        }
+    }
+
     /// A duration (`60s`, `5m`); zero is refused.
     pub fn duration(&mut self, node: &Node, what: &str) -> Option<Duration> {
         match &node.kind {

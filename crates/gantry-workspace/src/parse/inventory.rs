@@ -17,10 +17,11 @@ const HOST_KEYS: &[&str] = &[
     "user",
     "ssh_key",
     "known_hosts",
+    "sudo",
     "groups",
     "vars",
 ];
-const LOCAL_KEYS: &[&str] = &["groups", "vars"];
+const LOCAL_KEYS: &[&str] = &["groups", "vars", "sudo"];
 const GROUP_KEYS: &[&str] = &["vars"];
 /// Longest host or group name: it appears in reports, metric labels and file names.
 const MAX_NAME: usize = 63;
@@ -101,7 +102,7 @@ fn host(cx: &mut Cx, key: &Node, node: &Node) -> Option<Host> {
     let local = name == LOCAL_HOST;
     if node.kind == Kind::Null {
         if local {
-            return Some(local_host(key, Vec::new(), IndexMap::new()));
+            return Some(local_host(key, Vec::new(), IndexMap::new(), false));
         }
         let diag = cx
             .error(key.span, format!("{what} has no 'address'"))
@@ -111,7 +112,7 @@ fn host(cx: &mut Cx, key: &Node, node: &Node) -> Option<Host> {
     }
     let entries = cx.map(
         node,
-        "a map (address, port, user, ssh_key, known_hosts, groups, vars)",
+        "a map (address, port, user, ssh_key, known_hosts, sudo, groups, vars)",
         &what,
     )?;
     if local {
@@ -122,7 +123,7 @@ fn host(cx: &mut Cx, key: &Node, node: &Node) -> Option<Host> {
                         k.span,
                         format!("'{}' does not apply to the built-in host 'local'", k.text),
                     )
-                    .with_help("'local' is this machine, reached without SSH; it takes only `groups` and `vars`");
+                    .with_help("'local' is this machine, reached without SSH; it takes only `groups`, `vars` and `sudo`");
                 cx.push(diag);
             }
         }
@@ -158,8 +159,12 @@ fn host(cx: &mut Cx, key: &Node, node: &Node) -> Option<Host> {
         .get("vars")
         .map(|n| vars(cx, n, &format!("'vars' in {what}")))
         .unwrap_or_default();
+    let sudo = match node.get("sudo") {
+        Some(n) => cx.flag(n, &format!("'sudo' in {what}")).unwrap_or(false),
+        None => false,
+    };
     if local {
-        return Some(local_host(key, groups, vars));
+        return Some(local_host(key, groups, vars, sudo));
     }
 
     let address = match node.get("address") {
@@ -202,16 +207,23 @@ fn host(cx: &mut Cx, key: &Node, node: &Node) -> Option<Host> {
         }),
         groups,
         vars,
+        sudo,
         span: key.span,
     })
 }
 
-fn local_host(key: &Node, groups: Vec<String>, vars: IndexMap<String, serde_json::Value>) -> Host {
+fn local_host(
+    key: &Node,
+    groups: Vec<String>,
+    vars: IndexMap<String, serde_json::Value>,
+    sudo: bool,
+) -> Host {
     Host {
         name: LOCAL_HOST.to_string(),
         connection: Connection::Local,
         groups,
         vars,
+        sudo,
         span: key.span,
     }
 }

@@ -21,6 +21,15 @@ fn check(name: &str, source: &str, expected: &str) {
 
 const CASES: &[(&str, &str, &str)] = &[
     (
+        "sudo_not_a_flag",
+        "hosts:\n  web1: { address: 10.0.0.1, sudo: yes }\n",
+        r#"gantry.yml:2:36: error: expected true or false for 'sudo' in host 'web1', found a string
+  |
+2 |   web1: { address: 10.0.0.1, sudo: yes }
+  |                                    ^^^
+"#,
+    ),
+    (
         "typo_branch",
         "projects:\n  web:\n    repo: https://h/w.git\n    brnach: main\n",
         r#"gantry.yml:4:5: error: unknown key 'brnach' in project 'web'
@@ -375,7 +384,7 @@ gantry.yml:4:12: error: 'address' does not apply to the built-in host 'local'
   |
 4 |   local: { address: 10.0.0.9 }
   |            ^^^^^^^
-  = help: 'local' is this machine, reached without SSH; it takes only `groups` and `vars`
+  = help: 'local' is this machine, reached without SSH; it takes only `groups`, `vars` and `sudo`
 "#,
     ),
     (
