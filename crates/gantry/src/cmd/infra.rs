@@ -63,11 +63,16 @@ pub struct ApplyArgs {
     /// what the plan was computed against.
     #[arg(long, value_name = "FILE")]
     pub plan: Option<PathBuf>,
+    /// Change nothing: show what the apply would do, as `gantry infra plan` (exit 0 no
+    /// changes, 2 changes, 1 errors). Every resource type supports it.
+    #[arg(long, conflicts_with_all = ["yes", "plan"])]
+    pub check: bool,
 }
 
 pub fn main(args: InfraArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         InfraCommand::Plan(a) => Ok(run(&a.common, Mode::Plan, true, a.out.as_deref(), None)),
+        InfraCommand::Apply(a) if a.check => Ok(run(&a.common, Mode::Plan, true, None, None)),
         InfraCommand::Apply(a) => Ok(run(&a.common, Mode::Apply, a.yes, None, a.plan.as_deref())),
     }
 }

@@ -51,6 +51,12 @@ fn plan_apply_and_replan_on_the_local_host() {
     assert!(stdout.contains("+a = 1"), "{stdout}");
     assert!(stdout.contains("2 to change, 0 unchanged"), "{stdout}");
 
+    // `apply --check` is the plan, for Ansible hands: same report and exit code.
+    let check = infra(dir, &["apply", "--check"]);
+    assert_eq!(check.status.code(), Some(2), "{}", text(&check.stderr));
+    assert_eq!(text(&check.stdout), stdout);
+    assert!(!out_dir.exists(), "--check applies nothing");
+
     let refused = infra(dir, &["apply"]);
     assert_eq!(refused.status.code(), Some(1));
     assert!(text(&refused.stderr).contains("refusing to apply without --yes"));
