@@ -23,6 +23,7 @@ pub use inputs::resolve_inputs;
 pub use plan::*;
 pub use trigger::*;
 pub use validate::MAX_MATRIX_CELLS;
+pub use validate::schedule::cron_problem;
 
 use gantry_core::Diagnostic;
 

@@ -323,18 +323,7 @@ fn check_schedule(cx: &mut Cx, node: &Node, schedule: &str, what: &str) -> bool 
             )
         })
     } else {
-        let fields = trimmed.split_whitespace().count();
-        if fields != 5 {
-            Some(format!("expected 5 fields, found {fields}"))
-        } else {
-            croner::parser::CronParser::builder()
-                .seconds(croner::parser::Seconds::Disallowed)
-                .year(croner::parser::Year::Disallowed)
-                .build()
-                .parse(trimmed)
-                .err()
-                .map(|e| tidy_cron_error(&e.to_string()))
-        }
+        gantry_pipeline::cron_problem(trimmed)
     };
     let Some(reason) = reason else {
         return true;
@@ -346,18 +335,6 @@ fn check_schedule(cx: &mut Cx, node: &Node, schedule: &str, what: &str) -> bool 
         .with_note("@reboot, @hourly, @daily, @weekly, @monthly and @yearly work too");
     cx.push(diag);
     false
-}
-
-/// croner's "Component error: Number out of bounds." as "number out of bounds".
-fn tidy_cron_error(message: &str) -> String {
-    let rest = message
-        .split_once(": ")
-        .map_or(message, |(_, rest)| rest)
-        .trim_end_matches('.');
-    let mut chars = rest.chars();
-    chars.next().map_or_else(String::new, |first| {
-        first.to_lowercase().chain(chars).collect()
-    })
 }
 
 /// A cron entry's `env: { MAILTO: ops@example.com }`: variable lines above the entry.

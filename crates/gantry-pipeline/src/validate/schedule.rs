@@ -32,17 +32,20 @@ pub fn parse_cron(expr: &str) -> Result<croner::Cron, croner::errors::CronError>
         .parse(expr)
 }
 
+/// What is wrong with a cron expression, in words for a diagnostic (`expected 5 fields,
+/// found 4`, `number out of bounds`); `None` when it is valid. Shared with the infra
+/// `cron` resource, so both read schedules alike.
+pub fn cron_problem(expr: &str) -> Option<String> {
+    let fields = expr.split_whitespace().count();
+    if !expr.trim_start().starts_with('@') && fields != 5 {
+        return Some(format!("expected 5 fields, found {fields}"));
+    }
+    parse_cron(expr).err().map(|err| tidy(&err.to_string()))
+}
+
 /// Reports an invalid cron expression; true when it is valid.
 pub fn check_cron(cx: &mut Cx, text: &Text) -> bool {
-    let fields = text.value.split_whitespace().count();
-    let reason = if !text.value.trim_start().starts_with('@') && fields != 5 {
-        Some(format!("expected 5 fields, found {fields}"))
-    } else {
-        parse_cron(&text.value)
-            .err()
-            .map(|err| tidy(&err.to_string()))
-    };
-    match reason {
+    match cron_problem(&text.value) {
         None => true,
         Some(reason) => {
             let diag = cx
