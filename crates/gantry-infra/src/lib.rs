@@ -23,7 +23,7 @@ pub mod resource;
 mod run;
 mod saved;
 mod script;
-mod shell;
+pub mod shell;
 pub mod transport;
 
 pub use context::template_context;

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use gantry_core::{Masker, Secret};
-use gantry_workspace::{Connection, Host, Inventory};
+use gantry_workspace::{Host, Inventory};
 use indexmap::IndexMap;
 use serde::Serialize;
 
@@ -22,7 +22,7 @@ use crate::report::{self, Facts, Observed, Report};
 use crate::resource::{Change, Check, FileContent, Spec, touches_units};
 use crate::saved::{self, SavedHost, SavedPlan};
 use crate::script;
-use crate::transport::{LocalTransport, SshTransport, Transport, TransportError};
+use crate::transport::{Transport, TransportError};
 
 /// Plan only, or plan and apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -381,18 +381,7 @@ fn transport_for(
     control_dir: &Path,
     options: &Options,
 ) -> Box<dyn Transport> {
-    match &host.connection {
-        Connection::Local => Box::new(LocalTransport::with_sudo(host.sudo)),
-        Connection::Ssh(target) => {
-            let mut target = target.clone();
-            target.ssh_key = target.ssh_key.map(|p| workspace_dir.join(p));
-            target.known_hosts = target.known_hosts.map(|p| workspace_dir.join(p));
-            Box::new(
-                SshTransport::new(target, control_dir, options.connect_timeout)
-                    .with_sudo(host.sudo),
-            )
-        }
-    }
+    crate::transport::for_host(host, workspace_dir, control_dir, options.connect_timeout)
 }
 
 fn failed(host: &Host, error: String) -> HostReport {
@@ -767,6 +756,7 @@ fn summarize(hosts: &[HostReport]) -> Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::LocalTransport;
     use std::sync::atomic::AtomicUsize;
 
     /// The local transport, counting round trips.

@@ -8,6 +8,7 @@
 //! environment and file system passed in); `render` (diagnostics with secrets blanked).
 #![forbid(unsafe_code)]
 
+mod environment;
 mod inventory;
 mod load;
 mod model;
@@ -15,8 +16,10 @@ mod parse;
 mod render;
 mod resolve;
 mod secret_ref;
+mod service;
 mod url;
 
+pub use environment::{DEFAULT_LOCK_LEASE, Environment};
 pub use inventory::{
     ALL_GROUP, Connection, DEFAULT_INFRA_GLOB, DEFAULT_SSH_PORT, Group, Host, Inventory,
     LOCAL_HOST, SshTarget,
@@ -29,6 +32,10 @@ pub use model::{
 };
 pub use resolve::{ProjectSecrets, ResolvedSecrets};
 pub use secret_ref::{SecretRef, SecretSource};
+pub use service::{
+    Artifact, Batch, DEFAULT_HEALTH_INTERVAL, DEFAULT_HEALTH_RETRIES, DEFAULT_HEALTH_TIMEOUT,
+    DEFAULT_KEEP, Health, HealthCheck, Hooks, Rolling, Run, Service, Strategy, SystemdRun,
+};
 pub use url::redact_url;
 
 /// The parsing context and YAML-to-JSON conversion, for other declaration files read

@@ -34,6 +34,13 @@ pub struct Workspace {
     /// (yet): `gantry infra` reads it.
     #[serde(skip)]
     pub inventory: crate::inventory::Inventory,
+    /// `environments:` in file order. Read by `gantry deploy`, not (yet) part of the
+    /// server API's view.
+    #[serde(skip)]
+    pub environments: IndexMap<String, crate::environment::Environment>,
+    /// `services:` in file order.
+    #[serde(skip)]
+    pub services: IndexMap<String, crate::service::Service>,
 }
 
 impl Workspace {
@@ -235,6 +242,11 @@ impl fmt::Display for ForgeKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// A duration as [`format_duration`] writes it.
+pub(crate) fn serialize_duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_duration(*d))
 }
 
 fn serialize_poll<S: Serializer>(poll: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {

@@ -45,6 +45,11 @@ enum Command {
     Rerun(cmd::cancel::RerunArgs),
     /// Plan or apply the hosts' configuration declared in the workspace (infra/*.yml).
     Infra(cmd::infra::InfraArgs),
+    /// Deploy a version of a service to an environment's hosts (rolling, health-gated,
+    /// rolled back automatically on failure).
+    Deploy(cmd::deploy::DeployArgs),
+    /// Roll a service back to its previous (or a given) release on an environment.
+    Rollback(cmd::deploy::RollbackArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +65,8 @@ fn main() -> ExitCode {
         Command::Cancel(args) => cmd::cancel::cancel(args),
         Command::Rerun(args) => cmd::cancel::rerun(args),
         Command::Infra(args) => cmd::infra::main(args),
+        Command::Deploy(args) => cmd::deploy::deploy(args),
+        Command::Rollback(args) => cmd::deploy::rollback(args),
     };
     match result {
         Ok(code) => code,

@@ -10,7 +10,31 @@ pub use local::LocalTransport;
 pub use ssh::SshTransport;
 
 use std::io::Write;
+use std::path::Path;
 use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use gantry_workspace::{Connection, Host};
+
+/// The transport an inventory host is reached by: `local`, or ssh with the host's key and
+/// known_hosts resolved against `workspace_dir` and its control socket in `control_dir`
+/// (one directory per run); through sudo when the host says `sudo: true`.
+pub fn for_host(
+    host: &Host,
+    workspace_dir: &Path,
+    control_dir: &Path,
+    connect_timeout: Duration,
+) -> Box<dyn Transport> {
+    match &host.connection {
+        Connection::Local => Box::new(LocalTransport::with_sudo(host.sudo)),
+        Connection::Ssh(target) => {
+            let mut target = target.clone();
+            target.ssh_key = target.ssh_key.map(|p| workspace_dir.join(p));
+            target.known_hosts = target.known_hosts.map(|p| workspace_dir.join(p));
+            Box::new(SshTransport::new(target, control_dir, connect_timeout).with_sudo(host.sudo))
+        }
+    }
+}
 
 /// What a script printed.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -288,7 +288,11 @@ fn infra(cx: &mut Cx, node: &Node) -> Vec<String> {
 }
 
 /// A list of non-empty strings, each with its span.
-fn string_list(cx: &mut Cx, node: &Node, what: &str) -> Vec<(String, gantry_core::Span)> {
+pub(super) fn string_list(
+    cx: &mut Cx,
+    node: &Node,
+    what: &str,
+) -> Vec<(String, gantry_core::Span)> {
     let Some(items) = node.as_seq() else {
         cx.type_error(node, "a list of names", what);
         return Vec::new();
@@ -341,7 +345,7 @@ pub fn to_json(node: &Node) -> serde_json::Value {
 }
 
 /// `[a-z0-9][a-z0-9_.-]{0,62}`.
-fn check_name(cx: &mut Cx, key: &Node, kind: &str) -> bool {
+pub(super) fn check_name(cx: &mut Cx, key: &Node, kind: &str) -> bool {
     let name = key.text.as_str();
     let valid = name.len() <= MAX_NAME
         && name

@@ -2,10 +2,12 @@
 //! unknown key, wrong type and missing value at its place.
 
 mod cx;
+mod environment;
 mod forge;
 mod inventory;
 mod project;
 mod secret;
+mod service;
 
 pub use cx::Cx;
 pub use inventory::to_json;
@@ -16,7 +18,7 @@ use crate::model::{ServerSettings, UnlabeledJobs, Workspace};
 use crate::url::{check_http_url, userinfo_range};
 
 /// Top-level keys, in DESIGN.md's order. This version reads `server`, `projects`,
-/// `hosts`, `groups` and `infra`; the others belong to later capabilities and are
+/// `hosts`, `groups`, `environments`, `services`, `infra` and `secrets`; the others belong to later capabilities and are
 /// accepted, not yet read, so a workspace written for a newer Gantry still serves its
 /// projects.
 const TOP_KEYS: &[&str] = &[
@@ -55,6 +57,14 @@ pub fn workspace(cx: &mut Cx, root: &Node) -> Option<Workspace> {
         None => Default::default(),
     };
     let inventory = inventory::inventory(cx, root);
+    let environments = match root.get("environments") {
+        Some(node) => environment::environments(cx, node, &inventory),
+        None => Default::default(),
+    };
+    let services = match root.get("services") {
+        Some(node) => service::services(cx, node, &projects),
+        None => Default::default(),
+    };
     // Judged on the file, not on `projects`: an invalid project or a `projects:` of
     // the wrong type is reported already.
     let none_declared = match root.get("projects") {
@@ -82,6 +92,8 @@ pub fn workspace(cx: &mut Cx, root: &Node) -> Option<Workspace> {
         server: server?,
         projects,
         inventory,
+        environments,
+        services,
     })
 }
 

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cases;
+mod deploy;
 mod examples;
 mod inventory;
 mod load;

@@ -40,6 +40,25 @@ proptest! {
     ) {
         check_invariants(&lines.join("\n"));
     }
+
+    #[test]
+    fn never_panics_on_deploy_shaped_text(
+        lines in proptest::collection::vec(
+            prop_oneof![
+                Just("hosts:\n  a: { address: 10.0.0.1, groups: [web] }".to_string()),
+                Just("environments:".to_string()),
+                Just("services:".to_string()),
+                "  [a-z_-]{1,8}:",
+                "    (hosts|approvals|branches|lock_lease|artifact|run|port|health|hooks|strategy|keep): [ -~]{0,24}",
+                "      (systemd|http|tcp|command|rolling|interval|retries|pre|path): [ -~]{0,24}",
+                "        (exec|env|user|batch|pause|expect|port|timeout): [ -~]{0,24}",
+                "[ -~]{0,30}",
+            ],
+            0..24,
+        )
+    ) {
+        check_invariants(&lines.join("\n"));
+    }
 }
 
 #[test]

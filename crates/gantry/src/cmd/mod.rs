@@ -1,6 +1,7 @@
 //! One module per subcommand.
 pub mod agent;
 pub mod cancel;
+pub mod deploy;
 pub mod infra;
 pub mod logs;
 pub mod run;

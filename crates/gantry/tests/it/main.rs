@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod client;
+mod deploy;
 mod examples;
 mod infra;
 mod run_behaviour;

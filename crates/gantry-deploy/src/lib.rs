@@ -1,0 +1,41 @@
+//! Deployments (`gantry deploy`, `gantry rollback`): a service's release rolled out to
+//! an environment's hosts over gantry-infra's transports, health-gated, rolled back
+//! automatically on failure, one deploy at a time per environment.
+//!
+//! Layers, one job per file: `request` (service and environment resolved from the
+//! workspace), `artifact` (the file or directory packed for the hosts), `layout` (paths
+//! on a host), `unit` (the systemd unit rendered from `run.systemd`), `script` (the shell
+//! run on hosts, one round trip per step), `target` (hosts with their transports),
+//! `health/` (the gate: http, tcp, command), `batch` (rolling batches), `prune` (which
+//! releases go), `lock/` (the environment's deploy lock with a lease; `host_file` on the
+//! first host), `rollout` (a deploy), `rollback` (a rollback by hand), `report` (the
+//! deployment record, JSON and human).
+#![forbid(unsafe_code)]
+
+mod artifact;
+mod batch;
+mod error;
+mod health;
+mod layout;
+pub mod lock;
+mod parallel;
+mod prune;
+mod report;
+mod request;
+mod rollback;
+mod rollout;
+mod script;
+mod target;
+mod unit;
+
+pub use artifact::{Packed, pack};
+pub use batch::batches;
+pub use error::DeployError;
+pub use health::HealthResult;
+pub use layout::{DEFAULT_BASE_DIR, Layout, check_version};
+pub use prune::{ReleaseEntry, releases_to_delete};
+pub use report::{DeploymentReport, HostReport, Kind, Outcome, render};
+pub use request::{Options, Resolved, resolve};
+pub use rollback::rollback;
+pub use rollout::{Progress, deploy};
+pub use unit::{UnitContext, render_unit};

@@ -1,0 +1,102 @@
+//! What to deploy where, checked against the workspace before any host is contacted.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use gantry_workspace::{Environment, Host, Service, Workspace};
+
+use crate::error::DeployError;
+use crate::layout::DEFAULT_BASE_DIR;
+
+/// Settings of the deployer itself (not of the workspace).
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Where services live on hosts (`<base>/<service>/releases/<version>`).
+    pub base_dir: String,
+    /// How long to wait for another deploy's lock before giving up.
+    pub lock_timeout: Duration,
+    /// How often a waiting deployer looks at the lock again.
+    pub lock_poll: Duration,
+    /// SSH connect timeout per host.
+    pub connect_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            base_dir: DEFAULT_BASE_DIR.to_string(),
+            lock_timeout: Duration::from_secs(600),
+            lock_poll: Duration::from_secs(2),
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A service and an environment of a workspace, resolved.
+#[derive(Debug, Clone)]
+pub struct Resolved<'a> {
+    pub workspace: &'a Workspace,
+    /// The workspace directory: relative paths (artifact, keys) are relative to it.
+    pub dir: &'a Path,
+    pub service: &'a Service,
+    pub environment: &'a Environment,
+    pub hosts: Vec<Host>,
+}
+
+/// Finds `service` and `environment` in the workspace, naming the workspace file and
+/// what it declares when one is missing.
+pub fn resolve<'a>(
+    workspace: &'a Workspace,
+    dir: &'a Path,
+    service: &str,
+    environment: &str,
+) -> Result<Resolved<'a>, DeployError> {
+    let svc = workspace
+        .services
+        .get(service)
+        .ok_or_else(|| DeployError::UnknownService {
+            file: workspace.file.clone(),
+            name: service.to_string(),
+            known: workspace.services.keys().cloned().collect(),
+        })?;
+    let env =
+        workspace
+            .environments
+            .get(environment)
+            .ok_or_else(|| DeployError::UnknownEnvironment {
+                file: workspace.file.clone(),
+                name: environment.to_string(),
+                known: workspace.environments.keys().cloned().collect(),
+            })?;
+    let hosts = env.resolve_hosts(&workspace.inventory);
+    if hosts.is_empty() {
+        return Err(DeployError::Setup(format!(
+            "{}: environment '{environment}' has no hosts",
+            workspace.file
+        )));
+    }
+    Ok(Resolved {
+        workspace,
+        dir,
+        service: svc,
+        environment: env,
+        hosts,
+    })
+}
+
+impl Resolved<'_> {
+    /// The artifact to ship: `override_path` (relative to the current directory, as
+    /// typed on the command line) or the service's `artifact.path` (relative to the
+    /// workspace). `None` when neither is set.
+    pub fn artifact_path(&self, override_path: Option<&Path>) -> Option<PathBuf> {
+        match override_path {
+            Some(p) => Some(p.to_path_buf()),
+            None => self
+                .service
+                .artifact
+                .path
+                .as_ref()
+                .map(|p| self.dir.join(p)),
+        }
+    }
+}

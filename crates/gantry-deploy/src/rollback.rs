@@ -1,0 +1,180 @@
+//! `gantry rollback`: every host of the environment back to its previous release (or
+//! to a given one), batch by batch as the service's strategy says, health-gated, under
+//! the deploy lock. A rollback by hand leaves `previous` pointing at the release it left,
+//! so a second rollback undoes the first. A host failing its gate stops the rollback
+//! (no automatic undo of an undo): the report says which hosts moved.
+
+use std::time::Instant;
+
+use gantry_workspace::Strategy;
+
+use crate::batch::batches;
+use crate::error::DeployError;
+use crate::health::gate;
+use crate::layout::{Layout, check_version};
+use crate::lock::{HostFileLock, Lease};
+use crate::parallel::each;
+use crate::report::{DeploymentReport, HostReport, Kind, Outcome};
+use crate::request::{Options, Resolved};
+use crate::rollout::{Progress, connect, locked, millis, read_states, unix_now};
+use crate::script::{self, PreviousLink};
+use crate::target::Target;
+
+/// Rolls the resolved service back on its environment: to `to`, or to each host's
+/// previous release.
+pub fn rollback(
+    resolved: &Resolved<'_>,
+    to: Option<&str>,
+    options: &Options,
+    progress: Progress<'_>,
+) -> Result<DeploymentReport, DeployError> {
+    if let Some(v) = to {
+        check_version(v).map_err(DeployError::Version)?;
+    }
+    let targets = connect(resolved, options)?;
+    let lock = HostFileLock::new(
+        &targets.hosts[0],
+        &options.base_dir,
+        &resolved.environment.name,
+    );
+    locked(&lock, resolved, options, progress, |lease| {
+        run(resolved, &targets.hosts, to, options, lease, progress)
+    })
+}
+
+fn run(
+    resolved: &Resolved<'_>,
+    hosts: &[Target],
+    to: Option<&str>,
+    options: &Options,
+    lease: &Lease,
+    progress: Progress<'_>,
+) -> DeploymentReport {
+    let started = Instant::now();
+    let service = resolved.service;
+    let layout = Layout::new(&options.base_dir, &service.name);
+    let mut report = DeploymentReport {
+        kind: Kind::Rollback,
+        service: service.name.clone(),
+        environment: resolved.environment.name.clone(),
+        version: to.unwrap_or("previous").to_string(),
+        previous_version: None,
+        outcome: Outcome::Failed,
+        error: None,
+        started_at: unix_now(),
+        duration_ms: 0,
+        hosts: hosts
+            .iter()
+            .map(|t| HostReport {
+                host: t.name.clone(),
+                ..HostReport::default()
+            })
+            .collect(),
+    };
+    let finish = |mut report: DeploymentReport, outcome: Outcome, error: Option<String>| {
+        report.outcome = outcome;
+        report.error = error;
+        report.duration_ms = millis(started);
+        report
+    };
+
+    // Every host's target release, checked before anything moves.
+    let mut targets: Vec<String> = Vec::new();
+    let mut problems = Vec::new();
+    for (i, state) in read_states(hosts, &layout).into_iter().enumerate() {
+        let host = &mut report.hosts[i];
+        let target = match state {
+            Err(e) => Err(e),
+            Ok(s) => {
+                host.previous_version = s.current.clone();
+                match to.map(str::to_string).or(s.previous.clone()) {
+                    None => Err("no previous release to roll back to".to_string()),
+                    Some(v) if !s.has_release(&v) => {
+                        Err(format!("release {v} is not on this host"))
+                    }
+                    Some(v) => Ok(v),
+                }
+            }
+        };
+        match target {
+            Ok(v) => targets.push(v),
+            Err(e) => {
+                problems.push(format!("{}: {e}", host.host));
+                host.error = Some(e);
+                targets.push(String::new());
+            }
+        }
+    }
+    report.previous_version = report.hosts[0].previous_version.clone();
+    if to.is_none() && !targets[0].is_empty() {
+        report.version = targets[0].clone();
+    }
+    if !problems.is_empty() {
+        let error = format!("nothing rolled back: {}", problems.join("; "));
+        return finish(report, Outcome::Failed, Some(error));
+    }
+
+    let Strategy::Rolling(rolling) = &service.strategy;
+    let plan = batches(hosts.len(), rolling.batch);
+    for (n, batch) in plan.iter().enumerate() {
+        if let Some(why) = lease.lost() {
+            return finish(report, Outcome::Failed, Some(why));
+        }
+        progress(&format!(
+            "batch {}/{}: rolling back {}",
+            n + 1,
+            plan.len(),
+            batch
+                .iter()
+                .map(|&i| format!("{} to {}", hosts[i].name, targets[i]))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        let results = each(batch, |&i| {
+            let t0 = Instant::now();
+            let target = &hosts[i];
+            match target.run_ok(&script::switch(
+                &layout,
+                &targets[i],
+                &PreviousLink::FromCurrent,
+            )) {
+                Err(e) => (Err(format!("switch failed: {e}")), None, millis(t0)),
+                Ok(_) => {
+                    let h = gate(target, &layout, service.health.as_ref(), service.port);
+                    (Ok(()), Some(h), millis(t0))
+                }
+            }
+        });
+        let mut failed = Vec::new();
+        for (&i, (result, health, ms)) in batch.iter().zip(results) {
+            let host = &mut report.hosts[i];
+            host.duration_ms += ms;
+            match result {
+                Ok(()) => host.switched = true,
+                Err(e) => {
+                    host.error = Some(e);
+                    failed.push(host.host.clone());
+                }
+            }
+            if let Some(h) = &health
+                && !h.healthy
+            {
+                host.error = Some(format!(
+                    "unhealthy after {} attempt(s): {}",
+                    h.attempts,
+                    h.error.clone().unwrap_or_default()
+                ));
+                failed.push(host.host.clone());
+            }
+            host.health = health;
+        }
+        if !failed.is_empty() {
+            let error = format!(
+                "the rollback failed on {}; it stopped there",
+                failed.join(", ")
+            );
+            return finish(report, Outcome::Failed, Some(error));
+        }
+    }
+    finish(report, Outcome::Succeeded, None)
+}

@@ -1,0 +1,484 @@
+//! A deploy: the release installed on every host, the `pre` hook, then the rolling
+//! strategy — batches switched at once, each host health-gated, a pause between batches
+//! — and on any health failure the automatic rollback of every host switched so far.
+//! Then the `post` hook and the pruning of old releases. All under the environment's
+//! deploy lock.
+
+use std::path::Path;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use gantry_workspace::{Run, Strategy};
+
+use crate::artifact::{Packed, pack};
+use crate::batch::batches;
+use crate::error::DeployError;
+use crate::health::{HealthResult, gate};
+use crate::layout::{Layout, check_version};
+use crate::lock::{DeployLock, HostFileLock, Lease, LockHolder, acquire, with_lease};
+use crate::parallel::each;
+use crate::prune::{ReleaseEntry, releases_to_delete};
+use crate::report::{DeploymentReport, HostReport, Kind, Outcome};
+use crate::request::{Options, Resolved};
+use crate::script::{self, HostState, PreviousLink};
+use crate::target::{Target, Targets};
+use crate::unit::{UnitContext, render_unit};
+
+/// Where progress lines go (a terminal, a log).
+pub type Progress<'a> = &'a (dyn Fn(&str) + Sync);
+
+/// Deploys `version` of the resolved service to its environment. `artifact` overrides
+/// the service's `artifact.path`. `Err` only when nothing was changed (bad request,
+/// artifact missing, lock not obtained); everything else is in the report.
+pub fn deploy(
+    resolved: &Resolved<'_>,
+    version: &str,
+    artifact: Option<&Path>,
+    options: &Options,
+    progress: Progress<'_>,
+) -> Result<DeploymentReport, DeployError> {
+    check_version(version).map_err(DeployError::Version)?;
+    let packed = match resolved.artifact_path(artifact) {
+        Some(path) => Some(pack(&path).map_err(DeployError::Artifact)?),
+        None => None,
+    };
+    let targets = connect(resolved, options)?;
+    let lock = HostFileLock::new(
+        &targets.hosts[0],
+        &options.base_dir,
+        &resolved.environment.name,
+    );
+    locked(&lock, resolved, options, progress, |lease| {
+        run(
+            resolved,
+            &targets.hosts,
+            version,
+            packed.as_ref(),
+            options,
+            lease,
+            progress,
+        )
+    })
+}
+
+pub(crate) fn connect(resolved: &Resolved<'_>, options: &Options) -> Result<Targets, DeployError> {
+    Targets::connect(
+        &resolved.workspace.inventory,
+        &resolved.hosts,
+        resolved.dir,
+        options.connect_timeout,
+    )
+    .map_err(|e| DeployError::Setup(format!("cannot prepare SSH connections: {e}")))
+}
+
+/// Takes the environment's lock (waiting for another deploy up to the lock timeout),
+/// runs `work` while renewing the lease, and releases it.
+pub(crate) fn locked<R>(
+    lock: &dyn DeployLock,
+    resolved: &Resolved<'_>,
+    options: &Options,
+    progress: Progress<'_>,
+    work: impl FnOnce(&Lease) -> R,
+) -> Result<R, DeployError> {
+    let holder = LockHolder::this_process();
+    let lease = resolved.environment.lock_lease;
+    let env = &resolved.environment.name;
+    let taken_over = acquire(
+        lock,
+        &holder,
+        lease,
+        options.lock_timeout,
+        options.lock_poll,
+        &mut |info| {
+            progress(&format!(
+                "waiting for the deploy lock of {env} held by {info}"
+            ))
+        },
+    )?;
+    if let Some(old) = taken_over {
+        progress(&format!(
+            "took over the deploy lock of {env}: the lease of {old} had run out"
+        ));
+    }
+    Ok(with_lease(lock, &holder, lease, work))
+}
+
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+pub(crate) fn millis(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Reads every host's state; `Err` names the hosts that could not be read.
+pub(crate) fn read_states(hosts: &[Target], layout: &Layout) -> Vec<Result<HostState, String>> {
+    each(hosts, |t| {
+        t.run_ok(&script::state(layout))
+            .map(|out| script::parse_state(&out))
+    })
+}
+
+fn run(
+    resolved: &Resolved<'_>,
+    hosts: &[Target],
+    version: &str,
+    packed: Option<&Packed>,
+    options: &Options,
+    lease: &Lease,
+    progress: Progress<'_>,
+) -> DeploymentReport {
+    let started = Instant::now();
+    let service = resolved.service;
+    let layout = Layout::new(&options.base_dir, &service.name);
+    let mut report = DeploymentReport {
+        kind: Kind::Deploy,
+        service: service.name.clone(),
+        environment: resolved.environment.name.clone(),
+        version: version.to_string(),
+        previous_version: None,
+        outcome: Outcome::Failed,
+        error: None,
+        started_at: unix_now(),
+        duration_ms: 0,
+        hosts: hosts
+            .iter()
+            .map(|t| HostReport {
+                host: t.name.clone(),
+                ..HostReport::default()
+            })
+            .collect(),
+    };
+    let finish = |mut report: DeploymentReport, outcome: Outcome, error: Option<String>| {
+        report.outcome = outcome;
+        report.error = error;
+        report.duration_ms = millis(started);
+        report
+    };
+
+    // 1. What each host has.
+    let mut states = Vec::new();
+    let mut unreachable = Vec::new();
+    for (i, state) in read_states(hosts, &layout).into_iter().enumerate() {
+        match state {
+            Ok(s) => {
+                report.hosts[i].previous_version = s.current.clone();
+                states.push(s);
+            }
+            Err(e) => {
+                report.hosts[i].error = Some(e);
+                unreachable.push(hosts[i].name.clone());
+                states.push(HostState::default());
+            }
+        }
+    }
+    report.previous_version = states[0].current.clone();
+    if !unreachable.is_empty() {
+        let error = format!("cannot read the state of {}", unreachable.join(", "));
+        return finish(report, Outcome::Failed, Some(error));
+    }
+
+    // 2. The release on every host, before any switch.
+    progress(&format!(
+        "installing {} {version} on {} host(s){}",
+        service.name,
+        hosts.len(),
+        packed.map_or(String::new(), |p| format!(
+            " ({} KiB packed)",
+            p.bytes / 1024
+        ))
+    ));
+    let Run::Systemd(run) = &service.run;
+    let installs = each(&(0..hosts.len()).collect::<Vec<_>>(), |&i| {
+        let t0 = Instant::now();
+        let target = &hosts[i];
+        let release_dir = layout.release(version);
+        let unit = render_unit(
+            run,
+            &UnitContext {
+                service: &service.name,
+                version,
+                release_dir: &release_dir,
+                port: service.port,
+                vars: &target.vars,
+            },
+        )
+        .map_err(|e| format!("service '{}': {e}", service.name))?;
+        let present = states[i].has_release(version);
+        let payload = match (present, packed) {
+            (true, _) => None,
+            (false, Some(p)) => Some(p.base64.as_str()),
+            (false, None) => {
+                return Err(format!(
+                    "release {version} is not on the host and no artifact was given (--artifact, or `artifact.path` of the service)"
+                ));
+            }
+        };
+        target
+            .run_ok(&script::install(&layout, version, payload, &unit))
+            .map(|_| (!present, millis(t0)))
+    });
+    let mut failed = Vec::new();
+    for (i, r) in installs.into_iter().enumerate() {
+        match r {
+            Ok((uploaded, ms)) => {
+                report.hosts[i].uploaded = uploaded;
+                report.hosts[i].duration_ms += ms;
+            }
+            Err(e) => {
+                report.hosts[i].error = Some(format!("install failed: {e}"));
+                failed.push(hosts[i].name.clone());
+            }
+        }
+    }
+    if !failed.is_empty() {
+        let error = format!("cannot install {version} on {}", failed.join(", "));
+        return finish(report, Outcome::Failed, Some(error));
+    }
+
+    let hook_env = |previous: &str| {
+        vec![
+            ("GANTRY_SERVICE", service.name.clone()),
+            ("GANTRY_ENVIRONMENT", resolved.environment.name.clone()),
+            ("GANTRY_VERSION", version.to_string()),
+            ("GANTRY_PREVIOUS_VERSION", previous.to_string()),
+        ]
+    };
+    let previous = report.previous_version.clone().unwrap_or_default();
+    if let Some(pre) = &service.hooks.pre {
+        progress(&format!("running the pre hook on {}", hosts[0].name));
+        let env = hook_env(&previous);
+        if let Err(e) = run_hook(&hosts[0], &layout.release(version), &env, pre) {
+            let error = format!("the pre hook failed on {}: {e}", hosts[0].name);
+            return finish(report, Outcome::Failed, Some(error));
+        }
+    }
+
+    // 3. Rolling: batch by batch, each host switched and health-gated.
+    let Strategy::Rolling(rolling) = &service.strategy;
+    let plan = batches(hosts.len(), rolling.batch);
+    let mut switched: Vec<usize> = Vec::new();
+    let mut failure: Option<String> = None;
+    for (n, batch) in plan.iter().enumerate() {
+        if let Some(why) = lease.lost() {
+            failure = Some(why);
+            break;
+        }
+        let names: Vec<&str> = batch.iter().map(|&i| hosts[i].name.as_str()).collect();
+        progress(&format!(
+            "batch {}/{}: switching {} to {version}",
+            n + 1,
+            plan.len(),
+            names.join(", ")
+        ));
+        let results = each(batch, |&i| {
+            let t0 = Instant::now();
+            let target = &hosts[i];
+            let switched = target.run_ok(&script::switch(
+                &layout,
+                version,
+                &PreviousLink::FromCurrent,
+            ));
+            match switched {
+                Err(e) => (Err(format!("switch failed: {e}")), None, millis(t0)),
+                Ok(_) => {
+                    let health = gate(target, &layout, service.health.as_ref(), service.port);
+                    (Ok(()), Some(health), millis(t0))
+                }
+            }
+        });
+        let mut unhealthy = Vec::new();
+        for (&i, (switch, health, ms)) in batch.iter().zip(results) {
+            let host = &mut report.hosts[i];
+            host.duration_ms += ms;
+            // A failed switch may have moved `current` already: it is rolled back too.
+            host.switched = switch.is_ok();
+            switched.push(i);
+            if let Err(e) = switch {
+                host.error = Some(e);
+                unhealthy.push(host.host.clone());
+                continue;
+            }
+            let health = health.unwrap_or(HealthResult {
+                healthy: false,
+                attempts: 0,
+                error: None,
+                duration_ms: 0,
+            });
+            if health.healthy {
+                progress(&format!(
+                    "{}: healthy on {version} ({} attempt(s))",
+                    host.host, health.attempts
+                ));
+            } else {
+                let why = health.error.clone().unwrap_or_default();
+                progress(&format!("{}: unhealthy on {version}: {why}", host.host));
+                host.error = Some(format!(
+                    "unhealthy after {} attempt(s): {why}",
+                    health.attempts
+                ));
+                unhealthy.push(host.host.clone());
+            }
+            host.health = Some(health);
+        }
+        if !unhealthy.is_empty() {
+            failure = Some(format!("{} failed on {}", version, unhealthy.join(", ")));
+            break;
+        }
+        if n + 1 < plan.len()
+            && let Some(pause) = rolling.pause
+        {
+            progress(&format!("pausing {pause:?} before the next batch"));
+            std::thread::sleep(pause);
+        }
+    }
+
+    if let Some(why) = failure {
+        if switched.is_empty() {
+            return finish(report, Outcome::Failed, Some(why));
+        }
+        progress(&format!("rolling back {} host(s): {why}", switched.len()));
+        let all_back = roll_back(
+            hosts,
+            &layout,
+            resolved,
+            version,
+            &states,
+            &switched,
+            &mut report,
+        );
+        return if all_back {
+            finish(report, Outcome::RolledBack, Some(why))
+        } else {
+            let error = format!("{why}; the rollback failed too, see the hosts");
+            finish(report, Outcome::Failed, Some(error))
+        };
+    }
+
+    // 4. The post hook, then old releases go.
+    let mut error = None;
+    if let Some(post) = &service.hooks.post {
+        progress(&format!("running the post hook on {}", hosts[0].name));
+        let env = hook_env(&previous);
+        if let Err(e) = run_hook(&hosts[0], &layout.current(), &env, post) {
+            error = Some(format!("the post hook failed on {}: {e}", hosts[0].name));
+        }
+    }
+    let keep = service.keep as usize;
+    let pruned = each(&(0..hosts.len()).collect::<Vec<_>>(), |&i| {
+        let state = &states[i];
+        let mut releases = state.releases.clone();
+        releases.retain(|r| r.version != version);
+        releases.push(ReleaseEntry {
+            version: version.to_string(),
+            installed_at: i64::MAX,
+        });
+        let previous = match state.current.as_deref() {
+            Some(c) if c != version => Some(c),
+            _ => state.previous.as_deref(),
+        };
+        let delete = releases_to_delete(&releases, keep, Some(version), previous);
+        if delete.is_empty() {
+            return Ok(delete);
+        }
+        hosts[i]
+            .run_ok(&script::prune(&layout, &delete))
+            .map(|_| delete)
+    });
+    for (i, p) in pruned.into_iter().enumerate() {
+        match p {
+            Ok(deleted) => report.hosts[i].pruned = deleted,
+            Err(e) => report.hosts[i].error = Some(format!("pruning old releases failed: {e}")),
+        }
+    }
+    let outcome = if error.is_some() {
+        Outcome::Failed
+    } else {
+        Outcome::Succeeded
+    };
+    finish(report, outcome, error)
+}
+
+fn run_hook(target: &Target, dir: &str, env: &[(&str, String)], run: &str) -> Result<(), String> {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    target.run_ok(&script::command(dir, &env, run)).map(drop)
+}
+
+/// Puts every switched host back on the release it ran before the deploy (or removes
+/// the service where there was none), health-gated. True when all are back and healthy.
+fn roll_back(
+    hosts: &[Target],
+    layout: &Layout,
+    resolved: &Resolved<'_>,
+    version: &str,
+    states: &[HostState],
+    switched: &[usize],
+    report: &mut DeploymentReport,
+) -> bool {
+    let service = resolved.service;
+    let results = each(switched, |&i| {
+        let t0 = Instant::now();
+        let state = &states[i];
+        let target = &hosts[i];
+        match state.current.as_deref() {
+            Some(old) if old != version => {
+                let previous = PreviousLink::Set(state.previous.clone());
+                match target.run_ok(&script::switch(layout, old, &previous)) {
+                    Err(e) => (
+                        Err(format!("rollback to {old} failed: {e}")),
+                        None,
+                        millis(t0),
+                    ),
+                    Ok(_) => {
+                        let h = gate(target, layout, service.health.as_ref(), service.port);
+                        (Ok(()), Some(h), millis(t0))
+                    }
+                }
+            }
+            Some(_) => (
+                Err(format!(
+                    "{version} was already current here: nothing to roll back to"
+                )),
+                None,
+                millis(t0),
+            ),
+            None => {
+                let r = target
+                    .run_ok(&script::remove(layout))
+                    .map(drop)
+                    .map_err(|e| format!("removing the service failed: {e}"));
+                (r, None, millis(t0))
+            }
+        }
+    });
+    let mut all_back = true;
+    for (&i, (result, health, ms)) in switched.iter().zip(results) {
+        let host = &mut report.hosts[i];
+        host.duration_ms += ms;
+        match result {
+            Ok(()) => {
+                host.rolled_back = true;
+                if let Some(h) = &health
+                    && !h.healthy
+                {
+                    all_back = false;
+                    let why = h.error.clone().unwrap_or_default();
+                    host.error = Some(format!(
+                        "{}; unhealthy after the rollback too: {why}",
+                        host.error.clone().unwrap_or_default()
+                    ));
+                }
+                host.rollback_health = health;
+            }
+            Err(e) => {
+                all_back = false;
+                host.error = Some(match &host.error {
+                    Some(old) => format!("{old}; {e}"),
+                    None => e,
+                });
+            }
+        }
+    }
+    all_back
+}

@@ -1,0 +1,236 @@
+//! The shell scripts a deploy runs on a host, one round trip each, and the parsing of
+//! what the state script prints. Every value reaching a script is single-quoted.
+
+use gantry_infra::shell::quote;
+
+use crate::layout::Layout;
+use crate::prune::ReleaseEntry;
+
+/// A release is complete (fully unpacked, its unit written) when this marker exists;
+/// its modification time is when it was (last) installed.
+const COMPLETE: &str = ".gantry/complete";
+
+/// What a host has of a service.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostState {
+    /// The release `current` points at.
+    pub current: Option<String>,
+    /// The release `previous` points at.
+    pub previous: Option<String>,
+    /// Complete releases.
+    pub releases: Vec<ReleaseEntry>,
+    /// `systemctl is-active` of the unit.
+    pub active: String,
+}
+
+impl HostState {
+    pub fn has_release(&self, version: &str) -> bool {
+        self.releases.iter().any(|r| r.version == version)
+    }
+}
+
+/// Prints the host's releases, links and unit state (read only).
+pub fn state(layout: &Layout) -> String {
+    format!(
+        r#"root={root}
+link() {{ t=$(readlink "$root/$1" 2>/dev/null) && printf '%s %s\n' "$1" "${{t##*/}}"; true; }}
+link current
+link previous
+if [ -d "$root/releases" ]; then
+  for d in "$root"/releases/*/; do
+    [ -f "$d{COMPLETE}" ] || continue
+    d=${{d%/}}
+    printf 'release %s %s\n' "$(stat -c %Y "$d/{COMPLETE}")" "${{d##*/}}"
+  done
+fi
+printf 'active %s\n' "$(systemctl is-active {unit} 2>/dev/null || true)"
+"#,
+        root = quote(&layout.root()),
+        unit = quote(&layout.unit_name()),
+    )
+}
+
+pub fn parse_state(stdout: &str) -> HostState {
+    let mut state = HostState::default();
+    for line in stdout.lines() {
+        let (kind, rest) = line.split_once(' ').unwrap_or((line, ""));
+        match kind {
+            "current" if !rest.is_empty() => state.current = Some(rest.to_string()),
+            "previous" if !rest.is_empty() => state.previous = Some(rest.to_string()),
+            "release" => {
+                if let Some((time, version)) = rest.split_once(' ') {
+                    state.releases.push(ReleaseEntry {
+                        version: version.to_string(),
+                        installed_at: time.parse().unwrap_or(0),
+                    });
+                }
+            }
+            "active" => state.active = rest.trim().to_string(),
+            _ => {}
+        }
+    }
+    state
+}
+
+/// Installs a release: unpacks `payload` (a base64 tar.gz, `None` when the release is
+/// already on the host) into a temp dir beside the releases, writes its unit, marks it
+/// complete and renames it into place. An existing release gets its unit rewritten and
+/// its install time renewed.
+pub fn install(layout: &Layout, version: &str, payload: Option<&str>, unit: &str) -> String {
+    let release = quote(&layout.release(version));
+    let releases = quote(&layout.releases());
+    let unit_file = quote(&layout.release_unit(version));
+    let mut s = String::from("set -eu\numask 022\n");
+    s.push_str(&format!("mkdir -p {releases}\n"));
+    match payload {
+        Some(payload) => {
+            s.push_str(&format!(
+                "tmp=$(mktemp -d {releases}/.incoming.XXXXXX)\ntrap 'rm -rf \"$tmp\"' EXIT\n"
+            ));
+            s.push_str("base64 -d > \"$tmp/.payload.tgz\" <<'GANTRY_PAYLOAD_END'\n");
+            s.push_str(payload);
+            if !payload.ends_with('\n') {
+                s.push('\n');
+            }
+            s.push_str("GANTRY_PAYLOAD_END\n");
+            s.push_str("tar -xzf \"$tmp/.payload.tgz\" -C \"$tmp\" --no-same-owner\nrm -f \"$tmp/.payload.tgz\"\n");
+            s.push_str("mkdir -p \"$tmp/.gantry\"\n");
+            s.push_str(&format!(
+                "printf '%s' {} > \"$tmp/.gantry/unit\"\n",
+                quote(unit)
+            ));
+            s.push_str("chmod 755 \"$tmp\"\n");
+            s.push_str(&format!("rm -rf {release}\n"));
+            s.push_str(&format!(
+                "touch \"$tmp/{COMPLETE}\"\nmv -T \"$tmp\" {release}\n"
+            ));
+            s.push_str("trap - EXIT\necho installed\n");
+        }
+        None => {
+            s.push_str(&format!("mkdir -p {release}/.gantry\n"));
+            s.push_str(&format!(
+                "printf '%s' {} > {unit_file}.tmp\nmv -f {unit_file}.tmp {unit_file}\n",
+                quote(unit)
+            ));
+            s.push_str(&format!("touch {release}/{COMPLETE}\necho present\n"));
+        }
+    }
+    s
+}
+
+/// What `previous` points at after a switch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PreviousLink {
+    /// The release `current` pointed at before (a deploy, or a rollback by hand, which
+    /// can then be undone by another rollback).
+    FromCurrent,
+    /// This release, or no `previous` link (an automatic rollback restores the link as
+    /// it was before the deploy).
+    Set(Option<String>),
+}
+
+/// Points `current` at `version` atomically (`ln -sfn` to a temp name, `mv -T`),
+/// installs the release's unit, reloads systemd and restarts the unit.
+pub fn switch(layout: &Layout, version: &str, previous: &PreviousLink) -> String {
+    let root = quote(&layout.root());
+    let release = quote(&layout.release(version));
+    let unit_name = quote(&layout.unit_name());
+    let unit_path = quote(&layout.unit_path());
+    let mut s = format!("set -eu\nroot={root}\nrel={release}\n");
+    s.push_str(&format!(
+        "test -f \"$rel/{COMPLETE}\" || {{ echo \"release {version} is not on this host\" >&2; exit 3; }}\n"
+    ));
+    match previous {
+        PreviousLink::FromCurrent => s.push_str(
+            "old=$(readlink \"$root/current\" 2>/dev/null || true)\n\
+             if [ -n \"$old\" ] && [ \"$old\" != \"$rel\" ]; then\n\
+             \x20 ln -sfn \"$old\" \"$root/.previous.tmp\" && mv -T \"$root/.previous.tmp\" \"$root/previous\"\n\
+             fi\n",
+        ),
+        PreviousLink::Set(Some(v)) => s.push_str(&format!(
+            "ln -sfn {} \"$root/.previous.tmp\" && mv -T \"$root/.previous.tmp\" \"$root/previous\"\n",
+            quote(&layout.release(v))
+        )),
+        PreviousLink::Set(None) => s.push_str("rm -f \"$root/previous\"\n"),
+    }
+    s.push_str("ln -sfn \"$rel\" \"$root/.current.tmp\" && mv -T \"$root/.current.tmp\" \"$root/current\"\n");
+    s.push_str(&format!(
+        "cp \"$rel/.gantry/unit\" {unit_path}.gantry-tmp && mv -f {unit_path}.gantry-tmp {unit_path}\n"
+    ));
+    s.push_str(&format!(
+        "systemctl daemon-reload\nsystemctl enable --quiet {unit_name} 2>/dev/null || true\nsystemctl reset-failed {unit_name} 2>/dev/null || true\nsystemctl restart {unit_name}\n"
+    ));
+    s
+}
+
+/// Stops and removes the service (an automatic rollback of a host that had no release
+/// before the deploy).
+pub fn remove(layout: &Layout) -> String {
+    let root = quote(&layout.root());
+    let unit_name = quote(&layout.unit_name());
+    let unit_path = quote(&layout.unit_path());
+    format!(
+        "set -u\nsystemctl disable --now --quiet {unit_name} 2>/dev/null || systemctl stop {unit_name} 2>/dev/null || true\nrm -f {unit_path} {root}/current {root}/previous\nsystemctl daemon-reload\n"
+    )
+}
+
+/// The unit's main pid; exit 0 only when the unit is active.
+pub fn main_pid(layout: &Layout) -> String {
+    let unit = quote(&layout.unit_name());
+    format!("systemctl is-active --quiet {unit} && systemctl show -p MainPID --value {unit}\n")
+}
+
+/// Deletes old releases.
+pub fn prune(layout: &Layout, versions: &[String]) -> String {
+    let mut s = String::from("set -eu\n");
+    for v in versions {
+        s.push_str(&format!("rm -rf {}\n", quote(&layout.release(v))));
+    }
+    s
+}
+
+/// Runs a hook (or a health `command`) with `sh`, in `dir`, with `env` set.
+pub fn command(dir: &str, env: &[(&str, &str)], run: &str) -> String {
+    let mut s = format!("cd {} 2>/dev/null || cd /\n", quote(dir));
+    for (k, v) in env {
+        s.push_str(&format!("export {k}={}\n", quote(v)));
+    }
+    s.push_str(&format!("exec sh -c {}\n", quote(run)));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_state_output_is_read_back() {
+        let state =
+            parse_state("current v2\nprevious v1\nrelease 100 v1\nrelease 200 v2\nactive active\n");
+        assert_eq!(state.current.as_deref(), Some("v2"));
+        assert_eq!(state.previous.as_deref(), Some("v1"));
+        assert_eq!(state.releases.len(), 2);
+        assert!(state.has_release("v1") && !state.has_release("v3"));
+        assert_eq!(state.active, "active");
+        assert_eq!(
+            parse_state("active inactive\n"),
+            HostState {
+                active: "inactive".into(),
+                ..HostState::default()
+            }
+        );
+    }
+
+    #[test]
+    fn scripts_quote_every_value() {
+        let layout = Layout::new("/opt/gantry", "web");
+        let s = switch(&layout, "v2", &PreviousLink::FromCurrent);
+        assert!(s.contains("rel='/opt/gantry/web/releases/v2'"), "{s}");
+        assert!(
+            s.contains("mv -T \"$root/.current.tmp\" \"$root/current\""),
+            "{s}"
+        );
+        let s = command("/x", &[("GANTRY_VERSION", "it's")], "echo $GANTRY_VERSION");
+        assert!(s.contains("export GANTRY_VERSION='it'\\''s'"), "{s}");
+    }
+}

@@ -1,0 +1,541 @@
+//! Reads the `services:` section: each service's artifact, systemd run template, port,
+//! health checks, hooks, rollout strategy and release retention.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use gantry_core::did_you_mean;
+use gantry_pipeline::yaml::{Kind, Node};
+use indexmap::IndexMap;
+
+use super::cx::Cx;
+use crate::model::Project;
+use crate::service::{
+    Artifact, Batch, DEFAULT_HEALTH_INTERVAL, DEFAULT_HEALTH_RETRIES, DEFAULT_HEALTH_TIMEOUT,
+    DEFAULT_KEEP, Health, HealthCheck, Hooks, Rolling, Run, Service, Strategy, SystemdRun,
+};
+
+const SERVICE_KEYS: &[&str] = &[
+    "project", "artifact", "run", "port", "health", "hooks", "strategy", "keep",
+];
+const ARTIFACT_KEYS: &[&str] = &["job", "path"];
+const RUN_KEYS: &[&str] = &["systemd"];
+const SYSTEMD_KEYS: &[&str] = &["exec", "env", "user"];
+const HEALTH_KEYS: &[&str] = &["http", "tcp", "command", "interval", "retries", "timeout"];
+const HTTP_KEYS: &[&str] = &["path", "expect", "port", "timeout"];
+const TCP_KEYS: &[&str] = &["port", "timeout"];
+const HOOK_KEYS: &[&str] = &["pre", "post"];
+const STRATEGY_KEYS: &[&str] = &["rolling"];
+/// Strategies of DESIGN.md this version does not run yet.
+const LATER_STRATEGIES: &[&str] = &["blue_green", "canary"];
+const ROLLING_KEYS: &[&str] = &["batch", "pause"];
+const MAX_KEEP: u32 = 100;
+const MAX_RETRIES: u32 = 1000;
+/// Longest service name: it is part of a systemd unit name and of paths on hosts.
+const MAX_NAME: usize = 63;
+
+pub fn services(
+    cx: &mut Cx,
+    node: &Node,
+    projects: &IndexMap<String, Project>,
+) -> IndexMap<String, Service> {
+    let mut out = IndexMap::new();
+    if node.kind == Kind::Null {
+        return out;
+    }
+    let Some(entries) = cx.map(node, "a map of service names to services", "'services'") else {
+        return out;
+    };
+    for (key, value) in entries {
+        let name_ok = check_name(cx, key);
+        if let Some(service) = service(cx, key, value, projects)
+            && name_ok
+        {
+            out.insert(service.name.clone(), service);
+        }
+    }
+    out
+}
+
+/// `[a-z0-9][a-z0-9_-]{0,62}`: safe in a systemd unit name and a directory name.
+fn check_name(cx: &mut Cx, key: &Node) -> bool {
+    let name = key.text.as_str();
+    let valid = name.len() <= MAX_NAME
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if !valid {
+        let diag = cx
+            .error(key.span, format!("invalid service name '{name}'"))
+            .with_label("invalid name")
+            .with_help("a service name has lowercase letters, digits, '-' and '_', starts with a letter or digit, and is at most 63 characters long (it names the systemd unit gantry-<service>.service)");
+        cx.push(diag);
+    }
+    valid
+}
+
+fn service(
+    cx: &mut Cx,
+    key: &Node,
+    node: &Node,
+    projects: &IndexMap<String, Project>,
+) -> Option<Service> {
+    let name = key.text.clone();
+    let what = format!("service '{name}'");
+    if node.kind == Kind::Null {
+        let diag = cx
+            .error(key.span, format!("{what} has no 'run'"))
+            .with_help(
+                "add `run: { systemd: { exec: \"{{ release_dir }}/app --port {{ port }}\" } }`",
+            );
+        cx.push(diag);
+        return None;
+    }
+    let entries = cx.map(
+        node,
+        "a map (artifact, run, port, health, hooks, strategy, keep)",
+        &what,
+    )?;
+    cx.check_keys(entries, SERVICE_KEYS, &format!("in {what}"));
+
+    let project = node.get("project").map(|n| {
+        let p = cx.text(n, &format!("'project' in {what}"))?;
+        if projects.contains_key(&p) {
+            return Some(p);
+        }
+        let help = match did_you_mean(&p, projects.keys().map(String::as_str)) {
+            Some(s) => format!("did you mean '{s}'?"),
+            None => "name a project of `projects:`".to_string(),
+        };
+        let diag = cx
+            .error(n.span, format!("unknown project '{p}' in {what}"))
+            .with_help(help);
+        cx.push(diag);
+        None
+    });
+    let artifact = match node.get("artifact") {
+        Some(n) => artifact(cx, n, &what),
+        None => Some(Artifact {
+            job: None,
+            path: None,
+        }),
+    };
+    let run = match node.get("run") {
+        Some(n) => run(cx, n, &what),
+        None => {
+            cx.require(
+                node,
+                "run",
+                &what,
+                "add `run: { systemd: { exec: \"{{ release_dir }}/app --port {{ port }}\" } }`",
+            );
+            None
+        }
+    };
+    let port = node
+        .get("port")
+        .map(|n| port(cx, n, &format!("'port' in {what}")));
+    let port_value = port.flatten();
+    let health = node
+        .get("health")
+        .map(|n| health(cx, n, &what, port.is_some()));
+    let hooks = match node.get("hooks") {
+        Some(n) => hooks(cx, n, &what),
+        None => Some(Hooks::default()),
+    };
+    let strategy = match node.get("strategy") {
+        Some(n) => strategy(cx, n, &what),
+        None => Some(Strategy::default()),
+    };
+    let keep = match node.get("keep") {
+        Some(n) => cx.count(n, &format!("'keep' in {what}"), 2, MAX_KEEP),
+        None => Some(DEFAULT_KEEP),
+    };
+    Some(Service {
+        name,
+        project: project.map_or(Some(None), |p| p.map(Some))?,
+        artifact: artifact?,
+        run: run?,
+        port: match port {
+            Some(None) => return None,
+            _ => port_value,
+        },
+        health: health.map_or(Some(None), |h| h.map(Some))?,
+        hooks: hooks?,
+        strategy: strategy?,
+        keep: keep?,
+        span: key.span,
+    })
+}
+
+fn port(cx: &mut Cx, node: &Node, what: &str) -> Option<u16> {
+    cx.count(node, what, 1, 65535)
+        .and_then(|p| u16::try_from(p).ok())
+}
+
+fn artifact(cx: &mut Cx, node: &Node, what: &str) -> Option<Artifact> {
+    let entries = cx.map(node, "a map (path, job)", &format!("'artifact' in {what}"))?;
+    cx.check_keys(entries, ARTIFACT_KEYS, &format!("in 'artifact' of {what}"));
+    let job = node
+        .get("job")
+        .map(|n| cx.text(n, &format!("'job' in 'artifact' of {what}")));
+    let path = node.get("path").map(|n| {
+        let p = cx.text(n, &format!("'path' in 'artifact' of {what}"))?;
+        Some(PathBuf::from(p))
+    });
+    Some(Artifact {
+        job: job.map_or(Some(None), |j| j.map(Some))?,
+        path: path.map_or(Some(None), |p| p.map(Some))?,
+    })
+}
+
+fn run(cx: &mut Cx, node: &Node, what: &str) -> Option<Run> {
+    let place = format!("'run' in {what}");
+    let entries = cx.map(node, "a map (systemd)", &place)?;
+    cx.check_keys(entries, RUN_KEYS, &format!("in {place}"));
+    let Some(systemd) = node.get("systemd") else {
+        cx.require(
+            node,
+            "systemd",
+            &place,
+            "add `systemd: { exec: \"{{ release_dir }}/app --port {{ port }}\" }`",
+        );
+        return None;
+    };
+    let place = format!("'systemd' in {what}");
+    let entries = cx.map(systemd, "a map (exec, env, user)", &place)?;
+    cx.check_keys(entries, SYSTEMD_KEYS, &format!("in {place}"));
+    let exec = match systemd.get("exec") {
+        Some(n) => cx
+            .text(n, &format!("'exec' in {place}"))
+            .and_then(|t| template(cx, n, t, &format!("'exec' in {place}"))),
+        None => {
+            cx.require(
+                systemd,
+                "exec",
+                &place,
+                "add `exec:` with the command line, e.g. \"{{ release_dir }}/app --port {{ port }}\"",
+            );
+            None
+        }
+    };
+    let env = match systemd.get("env") {
+        Some(n) => env(cx, n, &format!("'env' in {place}")),
+        None => Some(IndexMap::new()),
+    };
+    let user = systemd
+        .get("user")
+        .map(|n| cx.text(n, &format!("'user' in {place}")));
+    Some(Run::Systemd(SystemdRun {
+        exec: exec?,
+        env: env?,
+        user: user.map_or(Some(None), |u| u.map(Some))?,
+    }))
+}
+
+/// `text` when it is a valid minijinja template; else a diagnostic at `node`.
+fn template(cx: &mut Cx, node: &Node, text: String, what: &str) -> Option<String> {
+    let env = minijinja::Environment::new();
+    match env.template_from_str(&text) {
+        Ok(_) => Some(text),
+        Err(err) => {
+            let diag = cx
+                .error(node.span, format!("invalid template in {what}: {}", err.kind()))
+                .with_label(err.detail().unwrap_or("here").to_string())
+                .with_help("templates use {{ name }}: release_dir, port, version, service and the host's vars");
+            cx.push(diag);
+            None
+        }
+    }
+}
+
+fn env(cx: &mut Cx, node: &Node, what: &str) -> Option<IndexMap<String, String>> {
+    let mut out = IndexMap::new();
+    if node.kind == Kind::Null {
+        return Some(out);
+    }
+    let entries = cx.map(node, "a map of variable names to values", what)?;
+    let mut ok = true;
+    for (key, value) in entries {
+        let name = key.text.as_str();
+        let valid = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            let diag = cx
+                .error(
+                    key.span,
+                    format!("invalid environment variable name '{name}' in {what}"),
+                )
+                .with_help(
+                    "a variable name has letters, digits and '_', and does not start with a digit",
+                );
+            cx.push(diag);
+            ok = false;
+            continue;
+        }
+        let item = format!("'{name}' in {what}");
+        match &value.kind {
+            Kind::Seq(_) | Kind::Map(_) => {
+                cx.type_error(value, "a string", &item);
+                ok = false;
+            }
+            Kind::Null => {
+                out.insert(name.to_string(), String::new());
+            }
+            _ => match template(cx, value, value.text.clone(), &item) {
+                Some(t) => {
+                    out.insert(name.to_string(), t);
+                }
+                None => ok = false,
+            },
+        }
+    }
+    ok.then_some(out)
+}
+
+fn health(cx: &mut Cx, node: &Node, what: &str, has_port: bool) -> Option<Health> {
+    let place = format!("'health' in {what}");
+    let entries = cx.map(
+        node,
+        "a map (http, tcp, command, interval, retries, timeout)",
+        &place,
+    )?;
+    cx.check_keys(entries, HEALTH_KEYS, &format!("in {place}"));
+    let mut ok = true;
+    let mut checks = Vec::new();
+    for (key, value) in entries {
+        let check = match key.text.as_str() {
+            "http" => http(cx, value, &place, has_port),
+            "tcp" => tcp(cx, value, &place, has_port),
+            "command" => cx
+                .text(value, &format!("'command' in {place}"))
+                .map(|run| HealthCheck::Command { run }),
+            _ => continue,
+        };
+        match check {
+            Some(c) => checks.push(c),
+            None => ok = false,
+        }
+    }
+    if checks.is_empty() && ok {
+        let diag = cx
+            .error(node.span, format!("{place} has no check"))
+            .with_help("add `http: { path: /healthz }`, `tcp: {}` or `command: \"…\"`");
+        cx.push(diag);
+        ok = false;
+    }
+    let interval = duration_or(cx, node, "interval", &place, DEFAULT_HEALTH_INTERVAL);
+    let timeout = duration_or(cx, node, "timeout", &place, DEFAULT_HEALTH_TIMEOUT);
+    let retries = match node.get("retries") {
+        Some(n) => cx.count(n, &format!("'retries' in {place}"), 0, MAX_RETRIES),
+        None => Some(DEFAULT_HEALTH_RETRIES),
+    };
+    if !ok {
+        return None;
+    }
+    Some(Health {
+        checks,
+        interval: interval?,
+        retries: retries?,
+        timeout: timeout?,
+    })
+}
+
+fn duration_or(
+    cx: &mut Cx,
+    node: &Node,
+    key: &str,
+    place: &str,
+    default: Duration,
+) -> Option<Duration> {
+    match node.get(key) {
+        Some(n) => cx.duration(n, &format!("'{key}' in {place}")),
+        None => Some(default),
+    }
+}
+
+fn http(cx: &mut Cx, node: &Node, place: &str, has_port: bool) -> Option<HealthCheck> {
+    let place = format!("'http' in {place}");
+    let entries = cx.map(node, "a map (path, expect, port, timeout)", &place)?;
+    cx.check_keys(entries, HTTP_KEYS, &format!("in {place}"));
+    let path = match node.get("path") {
+        Some(n) => cx.text(n, &format!("'path' in {place}")).and_then(|p| {
+            if p.starts_with('/') && !p.chars().any(char::is_whitespace) {
+                Some(p)
+            } else {
+                let diag = cx
+                    .error(
+                        n.span,
+                        format!("'path' in {place} must start with '/' and have no spaces"),
+                    )
+                    .with_help("e.g. /healthz");
+                cx.push(diag);
+                None
+            }
+        }),
+        None => Some("/".to_string()),
+    };
+    let expect = match node.get("expect") {
+        Some(n) => cx
+            .count(n, &format!("'expect' in {place}"), 100, 599)
+            .and_then(|c| u16::try_from(c).ok()),
+        None => Some(200),
+    };
+    let port_node = node.get("port");
+    let check_port = port_node.map(|n| port(cx, n, &format!("'port' in {place}")));
+    let timeout = node
+        .get("timeout")
+        .map(|n| cx.duration(n, &format!("'timeout' in {place}")));
+    if port_node.is_none() && !has_port {
+        let diag = cx
+            .error(node.span, format!("{place} has no port to probe"))
+            .with_help("set `port:` on the service, or `port:` in the check");
+        cx.push(diag);
+        return None;
+    }
+    Some(HealthCheck::Http {
+        path: path?,
+        expect: expect?,
+        port: check_port.map_or(Some(None), |p| p.map(Some))?,
+        timeout: timeout.map_or(Some(None), |t| t.map(Some))?,
+    })
+}
+
+fn tcp(cx: &mut Cx, node: &Node, place: &str, has_port: bool) -> Option<HealthCheck> {
+    let place = format!("'tcp' in {place}");
+    let empty = Node {
+        kind: Kind::Map(Vec::new()),
+        span: node.span,
+        text: String::new(),
+        style: node.style,
+    };
+    let node = if node.kind == Kind::Null {
+        &empty
+    } else {
+        node
+    };
+    let entries = cx.map(node, "a map (port, timeout)", &place)?;
+    cx.check_keys(entries, TCP_KEYS, &format!("in {place}"));
+    let port_node = node.get("port");
+    let check_port = port_node.map(|n| port(cx, n, &format!("'port' in {place}")));
+    let timeout = node
+        .get("timeout")
+        .map(|n| cx.duration(n, &format!("'timeout' in {place}")));
+    if port_node.is_none() && !has_port {
+        let diag = cx
+            .error(node.span, format!("{place} has no port to probe"))
+            .with_help("set `port:` on the service, or `port:` in the check");
+        cx.push(diag);
+        return None;
+    }
+    Some(HealthCheck::Tcp {
+        port: check_port.map_or(Some(None), |p| p.map(Some))?,
+        timeout: timeout.map_or(Some(None), |t| t.map(Some))?,
+    })
+}
+
+fn hooks(cx: &mut Cx, node: &Node, what: &str) -> Option<Hooks> {
+    let place = format!("'hooks' in {what}");
+    let entries = cx.map(node, "a map (pre, post)", &place)?;
+    cx.check_keys(entries, HOOK_KEYS, &format!("in {place}"));
+    let pre = node
+        .get("pre")
+        .map(|n| cx.text(n, &format!("'pre' in {place}")));
+    let post = node
+        .get("post")
+        .map(|n| cx.text(n, &format!("'post' in {place}")));
+    Some(Hooks {
+        pre: pre.map_or(Some(None), |p| p.map(Some))?,
+        post: post.map_or(Some(None), |p| p.map(Some))?,
+    })
+}
+
+fn strategy(cx: &mut Cx, node: &Node, what: &str) -> Option<Strategy> {
+    let place = format!("'strategy' in {what}");
+    let entries = cx.map(node, "a map (rolling)", &place)?;
+    type Entries = Vec<(Node, Node)>;
+    let (later, others): (Entries, Entries) = entries
+        .iter()
+        .cloned()
+        .partition(|(k, _)| LATER_STRATEGIES.contains(&k.text.as_str()));
+    for (k, _) in &later {
+        let diag = cx
+            .error(
+                k.span,
+                format!("the '{}' strategy is not supported yet", k.text),
+            )
+            .with_help("use `rolling: { batch: 1 }`; see docs/deploy.md for what exists now");
+        cx.push(diag);
+    }
+    cx.check_keys(&others, STRATEGY_KEYS, &format!("in {place}"));
+    if !later.is_empty() {
+        return None;
+    }
+    if others.len() > 1 {
+        let diag = cx
+            .error(node.span, format!("{place} names more than one strategy"))
+            .with_help("keep one");
+        cx.push(diag);
+        return None;
+    }
+    let Some(rolling) = node.get("rolling") else {
+        cx.require(node, "rolling", &place, "add `rolling: { batch: 1 }`");
+        return None;
+    };
+    let place = format!("'rolling' in {what}");
+    if rolling.kind == Kind::Null {
+        return Some(Strategy::default());
+    }
+    let entries = cx.map(rolling, "a map (batch, pause)", &place)?;
+    cx.check_keys(entries, ROLLING_KEYS, &format!("in {place}"));
+    let batch = match rolling.get("batch") {
+        Some(n) => batch(cx, n, &format!("'batch' in {place}")),
+        None => Some(Batch::Count(1)),
+    };
+    let pause = rolling
+        .get("pause")
+        .map(|n| cx.duration(n, &format!("'pause' in {place}")));
+    Some(Strategy::Rolling(Rolling {
+        batch: batch?,
+        pause: pause.map_or(Some(None), |p| p.map(Some))?,
+    }))
+}
+
+/// `2` or `"25%"`.
+fn batch(cx: &mut Cx, node: &Node, what: &str) -> Option<Batch> {
+    if let Kind::Int(_) = node.kind {
+        return cx.count(node, what, 1, 10_000).map(Batch::Count);
+    }
+    if node.kind == Kind::Str
+        && let Some(number) = node.text.trim().strip_suffix('%')
+    {
+        return match number.trim().parse::<u32>() {
+            Ok(p) if (1..=100).contains(&p) => Some(Batch::Percent(p)),
+            _ => {
+                let diag = cx
+                    .error(
+                        node.span,
+                        format!("{what} must be a percentage from 1% to 100%"),
+                    )
+                    .with_help("e.g. \"25%\": a quarter of the environment's hosts at a time");
+                cx.push(diag);
+                None
+            }
+        };
+    }
+    let diag = cx
+        .error(
+            node.span,
+            format!(
+                "expected a host count or a percentage for {what}, found {}",
+                node.describe()
+            ),
+        )
+        .with_help("e.g. `batch: 2` or `batch: \"25%\"`");
+    cx.push(diag);
+    None
+}

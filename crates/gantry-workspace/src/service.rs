@@ -1,0 +1,170 @@
+//! Services (`services:`): what is deployed (the artifact), how it runs on a host (a
+//! systemd unit rendered from `run.systemd`), how its health is judged, the hooks around
+//! a deploy, the rollout strategy and how many releases stay on a host. Plain data.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use gantry_core::Span;
+use indexmap::IndexMap;
+use serde::Serialize;
+
+use crate::model::serialize_duration;
+
+/// Releases kept on a host unless `keep` says otherwise.
+pub const DEFAULT_KEEP: u32 = 5;
+/// Time between two health attempts unless `health.interval` says otherwise.
+pub const DEFAULT_HEALTH_INTERVAL: Duration = Duration::from_secs(2);
+/// Attempts after the first unless `health.retries` says otherwise.
+pub const DEFAULT_HEALTH_RETRIES: u32 = 10;
+/// How long one probe may take unless a check or `health.timeout` says otherwise.
+pub const DEFAULT_HEALTH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One deployable service.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Service {
+    pub name: String,
+    /// The project that builds it (`project`), when named.
+    pub project: Option<String>,
+    pub artifact: Artifact,
+    pub run: Run,
+    /// The port the service listens on (`port`), given to templates and health checks.
+    pub port: Option<u16>,
+    /// No `health:` means a host is healthy once its unit is active.
+    pub health: Option<Health>,
+    pub hooks: Hooks,
+    pub strategy: Strategy,
+    /// Releases kept on each host (`keep`), current and previous always among them.
+    pub keep: u32,
+    /// Where the service's name is written.
+    #[serde(skip)]
+    pub span: Span,
+}
+
+/// What is shipped: a file or directory (relative to the workspace), later a pipeline
+/// job's artifact.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Artifact {
+    /// `job`: the pipeline job whose artifact this is (kept for the server).
+    pub job: Option<String>,
+    /// `path`: the file or directory to ship.
+    pub path: Option<PathBuf>,
+}
+
+/// How the service runs on a host.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Run {
+    Systemd(SystemdRun),
+}
+
+/// `run: { systemd: { exec, env, user } }`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SystemdRun {
+    /// `ExecStart`, a minijinja template (`release_dir`, `port`, `version`, `service`,
+    /// the host's vars).
+    pub exec: String,
+    /// Environment variables; values are templates as `exec` is.
+    pub env: IndexMap<String, String>,
+    /// The user the service runs as (`user`); `None`: root.
+    pub user: Option<String>,
+}
+
+/// `health:`: every check must pass in one attempt.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Health {
+    pub checks: Vec<HealthCheck>,
+    #[serde(serialize_with = "serialize_duration")]
+    pub interval: Duration,
+    pub retries: u32,
+    #[serde(serialize_with = "serialize_duration")]
+    pub timeout: Duration,
+}
+
+/// One probe of a host.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthCheck {
+    /// An HTTP GET from the deployer to `http://<host address>:<port><path>`.
+    Http {
+        path: String,
+        /// The expected status code (`expect`, default 200).
+        expect: u16,
+        port: Option<u16>,
+        #[serde(serialize_with = "serialize_opt_duration")]
+        timeout: Option<Duration>,
+    },
+    /// A TCP connection from the deployer to the host's address and port.
+    Tcp {
+        port: Option<u16>,
+        #[serde(serialize_with = "serialize_opt_duration")]
+        timeout: Option<Duration>,
+    },
+    /// A command run on the host; exit code 0 is healthy.
+    Command { run: String },
+}
+
+/// `hooks:`: commands run once per deploy, on the first host.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Hooks {
+    /// Before any host is switched; failing stops the deploy.
+    pub pre: Option<String>,
+    /// After every host is switched and healthy.
+    pub post: Option<String>,
+}
+
+/// How a release is rolled out.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Strategy {
+    Rolling(Rolling),
+}
+
+impl Default for Strategy {
+    fn default() -> Self {
+        Strategy::Rolling(Rolling {
+            batch: Batch::Count(1),
+            pause: None,
+        })
+    }
+}
+
+/// `rolling: { batch, pause }`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rolling {
+    pub batch: Batch,
+    /// Wait between two batches.
+    #[serde(serialize_with = "serialize_opt_duration")]
+    pub pause: Option<Duration>,
+}
+
+/// How many hosts switch at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Batch {
+    /// `batch: 2`.
+    Count(u32),
+    /// `batch: "25%"`, of the environment's hosts, rounded up.
+    Percent(u32),
+}
+
+impl Batch {
+    /// Hosts per batch for `hosts` hosts: at least 1.
+    pub fn size(self, hosts: usize) -> usize {
+        let n = match self {
+            Batch::Count(n) => n as usize,
+            Batch::Percent(p) => (hosts * p as usize).div_ceil(100),
+        };
+        n.max(1)
+    }
+}
+
+fn serialize_opt_duration<S: serde::Serializer>(
+    d: &Option<Duration>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => serialize_duration(d, s),
+        None => s.serialize_none(),
+    }
+}

@@ -1,0 +1,364 @@
+//! The deploy sections: `environments:` and `services:` read as written with their
+//! defaults, and every mistake reported at its line and column with a suggestion. Add a
+//! case: one more entry in `CASES` with an empty expectation, run with
+//! `WS_DUMP=/tmp/some-dir`, read `<name>.txt` and paste it in.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use gantry_workspace::{
+    Batch, DEFAULT_HEALTH_RETRIES, DEFAULT_KEEP, DEFAULT_LOCK_LEASE, HealthCheck, Run, Strategy,
+};
+
+use crate::{parse_ok, workspace_of};
+
+const HOSTS: &str = "hosts:
+  app1: { address: 10.0.0.11, groups: [web, staging] }
+  app2: { address: 10.0.0.12, groups: [web] }
+  app3: { address: 10.0.0.13, groups: [web] }
+";
+
+const FULL: &str = r#"projects:
+  web: { repo: "https://git.example.com/team/web.git" }
+environments:
+  staging: { hosts: [staging], auto_deploy: { branch: main } }
+  production:
+    hosts: [web, app1]
+    approvals: 1
+    branches: [main, "release/*"]
+    lock_lease: 2m
+services:
+  web:
+    project: web
+    artifact: { job: build, path: target/release/app }
+    run:
+      systemd:
+        exec: "{{ release_dir }}/app --port {{ port }}"
+        env: { RUST_LOG: info, VERSION: "{{ version }}" }
+        user: www-data
+    port: 8080
+    health:
+      http: { path: /healthz, expect: 204, timeout: 2s }
+      tcp: {}
+      command: "systemctl is-active gantry-web"
+      interval: 500ms
+      retries: 3
+      timeout: 1s
+    hooks: { pre: "echo pre", post: "echo post" }
+    strategy: { rolling: { batch: "25%", pause: 10s } }
+    keep: 3
+  worker:
+    run: { systemd: { exec: "{{ release_dir }}/worker" } }
+"#;
+
+fn full() -> String {
+    format!("{HOSTS}{FULL}")
+}
+
+#[test]
+fn environments_and_services_are_read_as_written() {
+    let source = full();
+    let parsed = parse_ok(&source);
+    assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+    let ws = parsed.workspace.unwrap();
+
+    let staging = &ws.environments["staging"];
+    assert_eq!(staging.hosts, ["staging"]);
+    assert_eq!(staging.approvals, 0);
+    assert!(staging.branches.is_empty());
+    assert_eq!(staging.lock_lease, DEFAULT_LOCK_LEASE);
+    let prod = &ws.environments["production"];
+    assert_eq!(prod.approvals, 1);
+    assert_eq!(prod.branches, ["main", "release/*"]);
+    assert_eq!(prod.lock_lease, Duration::from_secs(120));
+    let names: Vec<String> = prod
+        .resolve_hosts(&ws.inventory)
+        .into_iter()
+        .map(|h| h.name)
+        .collect();
+    assert_eq!(names, ["app1", "app2", "app3"], "each host once");
+
+    let web = &ws.services["web"];
+    assert_eq!(web.project.as_deref(), Some("web"));
+    assert_eq!(web.artifact.job.as_deref(), Some("build"));
+    assert_eq!(web.artifact.path, Some(PathBuf::from("target/release/app")));
+    let Run::Systemd(run) = &web.run;
+    assert_eq!(run.exec, "{{ release_dir }}/app --port {{ port }}");
+    assert_eq!(run.env["VERSION"], "{{ version }}");
+    assert_eq!(run.user.as_deref(), Some("www-data"));
+    assert_eq!(web.port, Some(8080));
+    let health = web.health.as_ref().unwrap();
+    assert_eq!(health.interval, Duration::from_millis(500));
+    assert_eq!(
+        (health.retries, health.timeout),
+        (3, Duration::from_secs(1))
+    );
+    assert_eq!(
+        health.checks,
+        [
+            HealthCheck::Http {
+                path: "/healthz".into(),
+                expect: 204,
+                port: None,
+                timeout: Some(Duration::from_secs(2)),
+            },
+            HealthCheck::Tcp {
+                port: None,
+                timeout: None
+            },
+            HealthCheck::Command {
+                run: "systemctl is-active gantry-web".into()
+            },
+        ]
+    );
+    assert_eq!(web.hooks.pre.as_deref(), Some("echo pre"));
+    let Strategy::Rolling(rolling) = &web.strategy;
+    assert_eq!(rolling.batch, Batch::Percent(25));
+    assert_eq!(rolling.pause, Some(Duration::from_secs(10)));
+    assert_eq!(web.keep, 3);
+
+    let worker = &ws.services["worker"];
+    assert_eq!(worker.keep, DEFAULT_KEEP);
+    assert!(worker.health.is_none() && worker.port.is_none());
+    assert_eq!(worker.strategy, Strategy::default());
+    assert_eq!(DEFAULT_HEALTH_RETRIES, 10);
+}
+
+#[test]
+fn batch_sizes_round_percentages_up_and_never_reach_zero() {
+    assert_eq!(Batch::Count(2).size(4), 2);
+    assert_eq!(Batch::Count(5).size(4), 5);
+    assert_eq!(Batch::Percent(25).size(4), 1);
+    assert_eq!(Batch::Percent(25).size(5), 2);
+    assert_eq!(Batch::Percent(50).size(3), 2);
+    assert_eq!(Batch::Percent(1).size(1), 1);
+    assert_eq!(Batch::Percent(100).size(7), 7);
+    assert_eq!(Batch::Percent(10).size(0), 1);
+}
+
+/// Renders every diagnostic of `HOSTS + source` and compares with `expected`.
+fn check(name: &str, source: &str, expected: &str) -> Result<(), String> {
+    let source = format!("{HOSTS}{source}");
+    let parsed = parse_ok(&source);
+    assert!(parsed.workspace.is_none(), "{name}: expected an error");
+    let actual = parsed.render(&source, false);
+    if let Ok(dir) = std::env::var("WS_DUMP") {
+        std::fs::write(format!("{dir}/deploy_{name}.txt"), &actual).unwrap();
+    }
+    if actual != expected {
+        return Err(format!(
+            "case {name}\n--- actual ---\n{actual}\n--- expected ---\n{expected}"
+        ));
+    }
+    Ok(())
+}
+
+const CASES: &[(&str, &str, &str)] = &[
+    (
+        "unknown_host",
+        "environments:\n  staging: { hosts: [stagign] }\n",
+        r#"gantry.yml:6:22: error: unknown host or group 'stagign' in environment 'staging'
+  |
+6 |   staging: { hosts: [stagign] }
+  |                      ^^^^^^^ not in the inventory
+  = help: did you mean 'staging'?
+"#,
+    ),
+    (
+        "environment_typo",
+        "environments:\n  staging: { hosts: [web], lock_leas: 30s }\n",
+        r#"gantry.yml:6:28: error: unknown key 'lock_leas' in environment 'staging'
+  |
+6 |   staging: { hosts: [web], lock_leas: 30s }
+  |                            ^^^^^^^^^ unknown key
+  = help: did you mean 'lock_lease'?
+"#,
+    ),
+    (
+        "lease_too_short",
+        "environments:\n  staging: { hosts: [web], lock_lease: 1s }\n",
+        r#"gantry.yml:6:40: error: 'lock_lease' must be between 3s and 1h
+  |
+6 |   staging: { hosts: [web], lock_lease: 1s }
+  |                                        ^^
+  = help: 60s suits most deploys: a crashed deployer's lock frees itself a minute later
+"#,
+    ),
+    (
+        "no_hosts",
+        "environments:\n  staging: { hosts: [] }\n",
+        r#"gantry.yml:6:21: error: environment 'staging' has no hosts
+  |
+6 |   staging: { hosts: [] }
+  |                     ^^^
+  = help: name at least one host or group, e.g. `hosts: [staging]`
+"#,
+    ),
+    (
+        "service_typo",
+        "services:\n  web:\n    run: { systemd: { exec: /bin/app } }\n    kep: 3\n",
+        r#"gantry.yml:8:5: error: unknown key 'kep' in service 'web'
+  |
+8 |     kep: 3
+  |     ^^^ unknown key
+  = help: did you mean 'keep'?
+"#,
+    ),
+    (
+        "no_run",
+        "services:\n  web: { port: 80 }\n",
+        r#"gantry.yml:6:8: error: service 'web' has no 'run'
+  |
+6 |   web: { port: 80 }
+  |        ^^^^^^^^^^^^
+  = help: add `run: { systemd: { exec: "{{ release_dir }}/app --port {{ port }}" } }`
+"#,
+    ),
+    (
+        "bad_template",
+        "services:\n  web:\n    run: { systemd: { exec: \"{{ release_dir /app\" } }\n",
+        r#"gantry.yml:7:29: error: invalid template in 'exec' in 'systemd' in service 'web': syntax error
+  |
+7 |     run: { systemd: { exec: "{{ release_dir /app" } }
+  |                             ^^^^^^^^^^^^^^^^^^^^^^ unexpected end of input, expected end of variable block
+  = help: templates use {{ name }}: release_dir, port, version, service and the host's vars
+"#,
+    ),
+    (
+        "batch_zero_percent",
+        "services:\n  web:\n    run: { systemd: { exec: /bin/app } }\n    strategy: { rolling: { batch: \"0%\" } }\n",
+        r#"gantry.yml:8:35: error: 'batch' in 'rolling' in service 'web' must be a percentage from 1% to 100%
+  |
+8 |     strategy: { rolling: { batch: "0%" } }
+  |                                   ^^^^^
+  = help: e.g. "25%": a quarter of the environment's hosts at a time
+"#,
+    ),
+    (
+        "batch_list",
+        "services:\n  web:\n    run: { systemd: { exec: /bin/app } }\n    strategy: { rolling: { batch: [1] } }\n",
+        r#"gantry.yml:8:35: error: expected a host count or a percentage for 'batch' in 'rolling' in service 'web', found a list
+  |
+8 |     strategy: { rolling: { batch: [1] } }
+  |                                   ^^^^
+  = help: e.g. `batch: 2` or `batch: "25%"`
+"#,
+    ),
+    (
+        "health_without_port",
+        "services:\n  web:\n    run: { systemd: { exec: /bin/app } }\n    health: { http: { path: /healthz } }\n",
+        r#"gantry.yml:8:21: error: 'http' in 'health' in service 'web' has no port to probe
+  |
+8 |     health: { http: { path: /healthz } }
+  |                     ^^^^^^^^^^^^^^^^^^^
+  = help: set `port:` on the service, or `port:` in the check
+"#,
+    ),
+    (
+        "health_typo",
+        "services:\n  web:\n    run: { systemd: { exec: /bin/app } }\n    port: 80\n    health: { http: { path: /healthz }, retires: 3 }\n",
+        r#"gantry.yml:9:41: error: unknown key 'retires' in 'health' in service 'web'
+  |
+9 |     health: { http: { path: /healthz }, retires: 3 }
+  |                                         ^^^^^^^ unknown key
+  = help: did you mean 'retries'?
+"#,
+    ),
+    (
+        "blue_green",
+        "services:\n  web:\n    run: { systemd: { exec: /bin/app } }\n    strategy: { blue_green: {} }\n",
+        r#"gantry.yml:8:17: error: the 'blue_green' strategy is not supported yet
+  |
+8 |     strategy: { blue_green: {} }
+  |                 ^^^^^^^^^^
+  = help: use `rolling: { batch: 1 }`; see docs/deploy.md for what exists now
+"#,
+    ),
+    (
+        "bad_env_name",
+        "services:\n  web:\n    run: { systemd: { exec: /bin/app, env: { 1X: a } } }\n",
+        r#"gantry.yml:7:46: error: invalid environment variable name '1X' in 'env' in 'systemd' in service 'web'
+  |
+7 |     run: { systemd: { exec: /bin/app, env: { 1X: a } } }
+  |                                              ^^
+  = help: a variable name has letters, digits and '_', and does not start with a digit
+"#,
+    ),
+    (
+        "keep_one",
+        "services:\n  web:\n    run: { systemd: { exec: /bin/app } }\n    keep: 1\n",
+        r#"gantry.yml:8:11: error: 'keep' in service 'web' must be between 2 and 100, found 1
+  |
+8 |     keep: 1
+  |           ^
+"#,
+    ),
+    (
+        "unknown_project",
+        "services:\n  web:\n    project: wbe\n    run: { systemd: { exec: /bin/app } }\n",
+        r#"gantry.yml:7:14: error: unknown project 'wbe' in service 'web'
+  |
+7 |     project: wbe
+  |              ^^^
+  = help: name a project of `projects:`
+"#,
+    ),
+    (
+        "bad_service_name",
+        "services:\n  Web:\n    run: { systemd: { exec: /bin/app } }\n",
+        r#"gantry.yml:6:3: error: invalid service name 'Web'
+  |
+6 |   Web:
+  |   ^^^ invalid name
+  = help: a service name has lowercase letters, digits, '-' and '_', starts with a letter or digit, and is at most 63 characters long (it names the systemd unit gantry-<service>.service)
+"#,
+    ),
+];
+
+#[test]
+fn mistakes_are_reported_at_their_place_with_a_suggestion() {
+    let failures: Vec<String> = CASES
+        .iter()
+        .filter_map(|(name, source, expected)| check(name, source, expected).err())
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_mistake_in_one_file_is_reported_at_once() {
+    let source = format!(
+        "{HOSTS}environments:
+  staging: {{ hosts: [stagign] }}
+services:
+  web:
+    run: {{ systemd: {{ exec: \"{{{{ release_dir }}/app\" }} }}
+    strategy: {{ rolling: {{ batch: \"0%\" }} }}
+    kep: 3
+"
+    );
+    let parsed = parse_ok(&source);
+    let messages: Vec<&str> = parsed
+        .diagnostics
+        .iter()
+        .map(|d| d.message.as_str())
+        .collect();
+    assert_eq!(messages.len(), 4, "{messages:?}");
+    assert!(workspace_of(&full()).services.contains_key("web"));
+}
+
+#[test]
+fn the_example_in_docs_deploy_md_is_valid() {
+    let docs = include_str!("../../../../docs/deploy.md");
+    let block = docs
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .unwrap();
+    let ws = workspace_of(block);
+    let names: Vec<&str> = ws.environments.keys().map(String::as_str).collect();
+    assert_eq!(names, ["staging", "production"]);
+    let web = &ws.services["web"];
+    let Strategy::Rolling(rolling) = &web.strategy;
+    assert_eq!(rolling.batch, Batch::Percent(25));
+    assert_eq!(web.hooks.pre.as_deref(), Some("./migrate.sh"));
+}
