@@ -171,6 +171,18 @@ impl RunReport {
     pub fn host(&self, name: &str) -> Option<&HostReport> {
         self.hosts.iter().find(|h| h.host == name)
     }
+
+    /// The report of one host as a run of its own (its summary counts that host only),
+    /// as the server stores each host's latest check.
+    pub fn only_host(&self, name: &str) -> Option<RunReport> {
+        let host = self.host(name)?.clone();
+        let hosts = vec![host];
+        Some(RunReport {
+            mode: self.mode,
+            summary: summarize(&hosts),
+            hosts,
+        })
+    }
 }
 
 impl HostReport {

@@ -4,12 +4,14 @@
 //! Entry point: [`serve::start`]. Modules: `state` (what every part shares), `dispatch`
 //! (run queue → engine), `triggers` (what starts runs), `http` (API, webhooks, SSE, UI),
 //! `workspace` (loading `gantry.yml` into projects), `status` (commit statuses), `live`
-//! (change notices for SSE streams and the dispatcher), `metrics` (Prometheus metrics).
+//! (change notices for SSE streams and the dispatcher), `metrics` (Prometheus metrics),
+//! `infra` (scheduled drift checks, plans and approved applies of the infra declarations).
 #![forbid(unsafe_code)]
 
 pub mod agents;
 pub mod dispatch;
 pub mod http;
+pub mod infra;
 pub mod live;
 pub mod metrics;
 pub mod projects;

@@ -145,6 +145,7 @@ pub async fn start(opts: ServeOptions, shutdown: CancellationToken) -> Result<St
         listen: opts.listen,
         agents: Default::default(),
         metrics: Default::default(),
+        infra: Default::default(),
     });
     state.agents.set_settings(loaded.agents);
     // Jobs this server was running when it stopped are retried or failed now, so no
@@ -159,6 +160,14 @@ pub async fn start(opts: ServeOptions, shutdown: CancellationToken) -> Result<St
     }
     for (run, status) in &recovery.settled_runs {
         state.run_finished(*run, *status).await;
+    }
+    // An apply the server was running when it stopped did not finish: say so.
+    let interrupted = state.store.fail_interrupted_infra_applies().await?;
+    if !interrupted.is_empty() {
+        tracing::warn!(
+            applies = interrupted.len(),
+            "infra applies were running when the server stopped; marked failed"
+        );
     }
     let bootstrap = bootstrap(&state).await?;
     let listener = tokio::net::TcpListener::bind(opts.listen)
@@ -177,6 +186,7 @@ pub async fn start(opts: ServeOptions, shutdown: CancellationToken) -> Result<St
         let dispatcher = tokio::spawn(dispatch::run(s.clone(), shutdown.clone()));
         let poller = tokio::spawn(crate::triggers::poll::run(s.clone(), shutdown.clone()));
         let cron = tokio::spawn(crate::triggers::cron::run(s.clone(), shutdown.clone()));
+        let drift = tokio::spawn(crate::infra::drift::run(s.clone(), shutdown.clone()));
         s.hub.publish(Change::Enqueued);
         let stop = shutdown.clone();
         let mut server = tokio::spawn(async move {
@@ -214,7 +224,7 @@ pub async fn start(opts: ServeOptions, shutdown: CancellationToken) -> Result<St
             Err(e) => tracing::error!("the HTTP server stopped: {e}"),
         }
         // The dispatcher cancels the jobs it runs and waits until each is recorded.
-        let _ = tokio::join!(dispatcher, poller, cron);
+        let _ = tokio::join!(dispatcher, poller, cron, drift);
         tracing::info!("stopped");
     });
     Ok(Started {

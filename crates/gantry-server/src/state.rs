@@ -20,6 +20,8 @@ pub struct ProjectSet {
     pub projects: IndexMap<String, Project>,
     /// Warnings from loading the workspace, rendered.
     pub warnings: String,
+    /// The workspace's hosts and groups (`/infra/hosts` lists them).
+    pub inventory: gantry_workspace::Inventory,
 }
 
 pub struct ServerState {
@@ -43,6 +45,8 @@ pub struct ServerState {
     pub agents: crate::agents::Agents,
     /// What `/metrics` reports.
     pub metrics: crate::metrics::Metrics,
+    /// Infra runs (drift checks, plans, applies): one at a time.
+    pub infra: crate::infra::Infra,
 }
 
 impl std::fmt::Debug for ServerState {

@@ -47,6 +47,7 @@ pub async fn load_ready(dir: &Path, listen: SocketAddr) -> Result<Ready, String>
     let warnings = loaded.render(&loaded.diagnostics, false);
     let mut set = ProjectSet {
         warnings: warnings.clone(),
+        inventory: loaded.workspace.inventory.clone(),
         ..Default::default()
     };
     for (name, p) in &loaded.workspace.projects {

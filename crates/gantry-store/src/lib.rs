@@ -1,6 +1,7 @@
 //! Gantry's persistence: runs, jobs and steps, the run queue (claims with leases and
 //! fencing tokens, routed by `runs_on` labels), agents, webhook deliveries, API tokens,
-//! users and sessions, and the append-only event log — behind the `Store` trait, on
+//! users and sessions, infra host checks, saved plans and apply requests, and the
+//! append-only event log — behind the `Store` trait, on
 //! SQLite (a file, the default) or PostgreSQL (for scale-out).
 //!
 //! Only this crate knows SQL. Callers get plain structs and `StoreError`, never a driver
@@ -21,6 +22,7 @@ mod agents;
 mod auth;
 mod db;
 mod error;
+mod infra;
 mod log;
 pub mod logs;
 mod model;
@@ -36,8 +38,8 @@ pub use error::StoreError;
 pub use model::*;
 pub use store::Store;
 pub use types::{
-    EventId, JobConclusion, JobId, JobStatus, Role, RunId, RunStatus, StepStatus, TokenId, Trigger,
-    UserId,
+    ApplyState, EventId, HostState, InfraApplyId, InfraPlanId, JobConclusion, JobId, JobStatus,
+    Role, RunId, RunStatus, StepStatus, TokenId, Trigger, UserId,
 };
 
 /// Opens (creating and migrating as needed) the database named by `url_or_path`:

@@ -14,15 +14,18 @@ use crate::db::{Db, Sql};
 use crate::error::StoreError;
 use crate::model::{
     Agent, AgentRegistration, CancelledRun, ClaimedJob, CreatedSession, CreatedToken, Enqueued,
-    Event, EventFilter, FinishedJob, Job, JobOutcome, LeaseStatus, NewDelivery, NewEvent, NewRun,
-    NewToken, NewUser, QueueView, Recovery, Route, Run, RunFilter, Session, Step, TokenInfo, User,
+    Event, EventFilter, FinishedApply, FinishedJob, HostCheck, InfraApply, InfraPlan, Job,
+    JobOutcome, LeaseStatus, NewDelivery, NewEvent, NewHostCheck, NewInfraPlan, NewRun, NewToken,
+    NewUser, QueueView, Recovery, Route, Run, RunFilter, Session, Step, TokenInfo, User,
 };
 use crate::queue::recover::{self, Lost};
 use crate::queue::{cancel, claim, enqueue, finish};
 use crate::store::Store;
 use crate::time::{duration_ms, to_ms};
-use crate::types::{JobId, RunId, RunStatus, TokenId, UserId};
-use crate::{agents, log, reads};
+use crate::types::{
+    ApplyState, HostState, InfraApplyId, InfraPlanId, JobId, RunId, RunStatus, TokenId, UserId,
+};
+use crate::{agents, infra, log, reads};
 
 const MAX_ATTEMPTS: u32 = 5;
 
@@ -281,6 +284,77 @@ impl Store for SqlStore {
 
     async fn get_agent(&self, name: &str) -> Result<Option<Agent>, StoreError> {
         agents::get_agent(&self.db, name).await
+    }
+
+    async fn record_host_check(
+        &self,
+        check: NewHostCheck,
+    ) -> Result<Option<HostState>, StoreError> {
+        write_tx!(self.db, |tx| infra::record_host_check(&mut tx, &check)
+            .await?)
+    }
+
+    async fn host_checks(&self) -> Result<Vec<HostCheck>, StoreError> {
+        infra::host_checks(&self.db).await
+    }
+
+    async fn host_check(&self, host: &str) -> Result<Option<HostCheck>, StoreError> {
+        infra::host_check(&self.db, host).await
+    }
+
+    async fn create_infra_plan(&self, plan: NewInfraPlan) -> Result<InfraPlan, StoreError> {
+        write_tx!(self.db, |tx| infra::create_plan(&mut tx, &plan).await?)
+    }
+
+    async fn get_infra_plan(&self, id: InfraPlanId) -> Result<Option<InfraPlan>, StoreError> {
+        infra::get_plan(&self.db, id).await
+    }
+
+    async fn request_infra_apply(
+        &self,
+        plan: InfraPlanId,
+        requested_by: &str,
+    ) -> Result<InfraApply, StoreError> {
+        write_tx!(self.db, |tx| infra::request_apply(
+            &mut tx,
+            plan,
+            requested_by
+        )
+        .await?)
+    }
+
+    async fn approve_infra_apply(
+        &self,
+        id: InfraApplyId,
+        approved_by: &str,
+    ) -> Result<InfraApply, StoreError> {
+        write_tx!(self.db, |tx| infra::approve_apply(&mut tx, id, approved_by)
+            .await?)
+    }
+
+    async fn finish_infra_apply(
+        &self,
+        id: InfraApplyId,
+        finished: FinishedApply,
+    ) -> Result<InfraApply, StoreError> {
+        write_tx!(self.db, |tx| infra::finish_apply(&mut tx, id, &finished)
+            .await?)
+    }
+
+    async fn fail_interrupted_infra_applies(&self) -> Result<Vec<InfraApplyId>, StoreError> {
+        write_tx!(self.db, |tx| infra::fail_interrupted(&mut tx).await?)
+    }
+
+    async fn get_infra_apply(&self, id: InfraApplyId) -> Result<Option<InfraApply>, StoreError> {
+        infra::get_apply(&self.db, id).await
+    }
+
+    async fn list_infra_applies(
+        &self,
+        state: Option<ApplyState>,
+        limit: u32,
+    ) -> Result<Vec<InfraApply>, StoreError> {
+        infra::list_applies(&self.db, state, limit).await
     }
 
     async fn append_event(&self, event: NewEvent) -> Result<(), StoreError> {

@@ -13,10 +13,13 @@ use gantry_pipeline::Plan;
 use crate::error::StoreError;
 use crate::model::{
     Agent, AgentRegistration, CancelledRun, ClaimedJob, CreatedSession, CreatedToken, Enqueued,
-    Event, EventFilter, FinishedJob, Job, JobOutcome, LeaseStatus, NewDelivery, NewEvent, NewRun,
-    NewToken, NewUser, QueueView, Recovery, Route, Run, RunFilter, Session, Step, TokenInfo, User,
+    Event, EventFilter, FinishedApply, FinishedJob, HostCheck, InfraApply, InfraPlan, Job,
+    JobOutcome, LeaseStatus, NewDelivery, NewEvent, NewHostCheck, NewInfraPlan, NewRun, NewToken,
+    NewUser, QueueView, Recovery, Route, Run, RunFilter, Session, Step, TokenInfo, User,
 };
-use crate::types::{JobId, RunId, RunStatus, TokenId, UserId};
+use crate::types::{
+    ApplyState, HostState, InfraApplyId, InfraPlanId, JobId, RunId, RunStatus, TokenId, UserId,
+};
 
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
@@ -153,6 +156,52 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Every agent, by name.
     async fn list_agents(&self) -> Result<Vec<Agent>, StoreError>;
     async fn get_agent(&self, name: &str) -> Result<Option<Agent>, StoreError>;
+
+    // ---- infra: host checks, saved plans, apply requests ----------------------------
+
+    /// Records a host's latest check (replacing the one before) and returns the previous
+    /// check's state. A change of state appends `infra.drift_detected` (to drifted) or
+    /// `infra.host_state_changed`; the same state again, or a first check that finds the
+    /// host in sync, appends nothing.
+    async fn record_host_check(&self, check: NewHostCheck)
+    -> Result<Option<HostState>, StoreError>;
+    /// Every host's latest check, by host name.
+    async fn host_checks(&self) -> Result<Vec<HostCheck>, StoreError>;
+    async fn host_check(&self, host: &str) -> Result<Option<HostCheck>, StoreError>;
+    /// Saves a plan; appends `infra.planned`.
+    async fn create_infra_plan(&self, plan: NewInfraPlan) -> Result<InfraPlan, StoreError>;
+    async fn get_infra_plan(&self, id: InfraPlanId) -> Result<Option<InfraPlan>, StoreError>;
+    /// A request to apply a saved plan, awaiting approval; appends
+    /// `infra.apply_requested`. `NotFound` for an unknown plan, `Conflict` for a plan
+    /// that changes nothing.
+    async fn request_infra_apply(
+        &self,
+        plan: InfraPlanId,
+        requested_by: &str,
+    ) -> Result<InfraApply, StoreError>;
+    /// awaiting_approval → applying; appends `infra.apply_approved`. `Conflict` when it
+    /// is not awaiting approval or `approved_by` is its requester (someone else must
+    /// approve), `NotFound` for an unknown request.
+    async fn approve_infra_apply(
+        &self,
+        id: InfraApplyId,
+        approved_by: &str,
+    ) -> Result<InfraApply, StoreError>;
+    /// applying → applied | failed with the apply's report; appends `infra.applied`.
+    async fn finish_infra_apply(
+        &self,
+        id: InfraApplyId,
+        finished: FinishedApply,
+    ) -> Result<InfraApply, StoreError>;
+    /// After a restart: applies still applying are failed (the server stopped mid-way).
+    async fn fail_interrupted_infra_applies(&self) -> Result<Vec<InfraApplyId>, StoreError>;
+    async fn get_infra_apply(&self, id: InfraApplyId) -> Result<Option<InfraApply>, StoreError>;
+    /// Apply requests newest first, optionally only those in `state`; `limit` 1 to 500.
+    async fn list_infra_applies(
+        &self,
+        state: Option<ApplyState>,
+        limit: u32,
+    ) -> Result<Vec<InfraApply>, StoreError>;
 
     // ---- event log and webhooks ----------------------------------------------------
 

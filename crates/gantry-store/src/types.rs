@@ -43,6 +43,14 @@ id_type!(
     /// A user's id.
     UserId
 );
+id_type!(
+    /// A saved infra plan's id.
+    InfraPlanId
+);
+id_type!(
+    /// An infra apply request's id.
+    InfraApplyId
+);
 
 /// An enum stored as its lowercase name.
 macro_rules! named_enum {
@@ -188,6 +196,34 @@ named_enum!(
         Admin = "admin",
         /// A `gantry agent`: leases and reports jobs.
         Agent = "agent",
+    }
+);
+
+named_enum!(
+    /// What the latest check of a host found.
+    HostState {
+        /// The plan found nothing to change.
+        InSync = "in_sync",
+        /// The plan found changes nobody applied.
+        Drifted = "drifted",
+        /// The host could not be reached.
+        Unreachable = "unreachable",
+        /// The check ran but failed (a resource could not be planned, a script error).
+        Error = "error",
+    }
+);
+
+named_enum!(
+    /// Where an infra apply request is in its life.
+    ApplyState {
+        /// Requested; waits for someone other than the requester to approve it.
+        AwaitingApproval = "awaiting_approval",
+        /// Approved; the apply is running.
+        Applying = "applying",
+        /// Every host applied the saved plan.
+        Applied = "applied",
+        /// A host refused the saved plan (it changed since) or failed to apply.
+        Failed = "failed",
     }
 );
 

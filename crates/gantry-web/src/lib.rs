@@ -12,6 +12,8 @@
 //! | [`run_page`] | `GET /runs/{run_id}?job={job_id}` |
 //! | [`events_page`] | `GET /events?before={event_id}` |
 //! | [`agents_page`] | `GET /agents` |
+//! | [`infra_page`] | `GET /infra?plan={plan_id}` (forms: `POST /infra/plan`, `POST /infra/applies`, `POST /infra/applies/{id}/approve`) |
+//! | [`infra_host_page`] | `GET /infra/hosts/{host}` |
 //! | [`error_page`] | any 4xx/5xx |
 //! | [`asset`] | `GET /static/app.css`, `GET /static/app.js` |
 //!
@@ -55,6 +57,7 @@ pub use pages::agents::{AgentEntry, AgentsData, QueueEntry, agents_page};
 pub use pages::dashboard::{DashboardData, ProjectSummary, dashboard};
 pub use pages::error::error_page;
 pub use pages::events::{EventsData, events_page};
+pub use pages::infra::{InfraData, InfraHostData, InfraHostEntry, infra_host_page, infra_page};
 pub use pages::login::{LoginForm, login_page};
 pub use pages::project::{PipelineEntry, ProjectData, project_page};
 pub use pages::run::{RunPageData, run_page};

@@ -38,6 +38,24 @@ impl StatusView {
 }
 
 impl StatusView {
+    /// A host's drift state or an apply request's state, as the store names it; the CSS
+    /// gives them the success, failure, running and waiting colours.
+    pub fn infra(name: &str) -> Self {
+        match name {
+            "in_sync" | "applied" => StatusView {
+                name: "success",
+                glyph: glyph("success"),
+            },
+            "drifted" | "awaiting_approval" => StatusView {
+                name: "waiting",
+                glyph: "△",
+            },
+            "applying" => StatusView::named("running"),
+            "unreachable" | "error" | "failed" => StatusView::named("failure"),
+            _ => StatusView::named("skipped"),
+        }
+    }
+
     /// An agent's state: `online`, `draining` (online, taking no new jobs) or `offline`.
     /// The CSS gives them the success, running and cancelled colours.
     pub fn agent(online: bool, draining: bool) -> Self {

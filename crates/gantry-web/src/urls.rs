@@ -20,6 +20,10 @@ fn seg(s: &str) -> String {
 pub const HOME: &str = "/";
 pub const EVENTS: &str = "/events";
 pub const AGENTS: &str = "/agents";
+/// The hosts page; its forms post to `INFRA_PLAN` and `INFRA_APPLIES`.
+pub const INFRA: &str = "/infra";
+pub const INFRA_PLAN: &str = "/infra/plan";
+pub const INFRA_APPLIES: &str = "/infra/applies";
 pub const LOGIN: &str = "/login";
 pub const LOGOUT: &str = "/logout";
 pub const CSS: &str = "/static/app.css";
@@ -69,6 +73,14 @@ pub fn log_raw(job: JobId) -> String {
 
 pub fn events_before(id: EventId) -> String {
     format!("/events?before={id}")
+}
+
+pub fn infra_host(name: &str) -> String {
+    format!("/infra/hosts/{}", seg(name))
+}
+
+pub fn infra_approve(id: gantry_store::InfraApplyId) -> String {
+    format!("/infra/applies/{id}/approve")
 }
 
 #[cfg(test)]

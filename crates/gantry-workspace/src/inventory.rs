@@ -66,6 +66,28 @@ pub struct SshTarget {
 pub struct Group {
     pub name: String,
     pub vars: IndexMap<String, serde_json::Value>,
+    /// `drift: { every: 30m }`: how often the server plans the group's hosts to find
+    /// drift; `None` when the group is not checked on a schedule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift: Option<DriftSchedule>,
+}
+
+/// A group's scheduled drift check (`drift:` in a group).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DriftSchedule {
+    /// Time between two checks of the group's hosts.
+    #[serde(with = "crate::inventory::millis")]
+    pub every: std::time::Duration,
+}
+
+/// Durations serialized as whole milliseconds.
+mod millis {
+    pub fn serialize<S: serde::Serializer>(
+        d: &std::time::Duration,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
 }
 
 /// The `hosts:`, `groups:` and `infra:` sections.

@@ -21,8 +21,8 @@ mod url;
 
 pub use environment::{DEFAULT_LOCK_LEASE, Environment};
 pub use inventory::{
-    ALL_GROUP, Connection, DEFAULT_INFRA_GLOB, DEFAULT_SSH_PORT, Group, Host, Inventory,
-    LOCAL_HOST, SshTarget,
+    ALL_GROUP, Connection, DEFAULT_INFRA_GLOB, DEFAULT_SSH_PORT, DriftSchedule, Group, Host,
+    Inventory, LOCAL_HOST, SshTarget,
 };
 pub use load::{FILE_NAME, Invalid, LoadError, Loaded, load};
 pub use model::{

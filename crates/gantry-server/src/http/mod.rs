@@ -12,6 +12,7 @@ pub mod openapi;
 pub mod ops;
 pub mod sse;
 pub mod ui;
+pub mod ui_infra;
 
 use std::sync::Arc;
 

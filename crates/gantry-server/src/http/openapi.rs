@@ -256,13 +256,91 @@ fn registry_schemas() -> Value {
     })
 }
 
+/// Infra in the server (`http/api/infra.rs`): paths.
+fn infra_paths() -> Value {
+    let apply = json!({ "type": "object", "required": ["apply"], "properties": { "apply": schema_ref("InfraApply") } });
+    json!({
+        "/infra/hosts": { "get": op("Inventory hosts with their drift state and last check (viewer)", vec![],
+            json!({ "200": ok_json("hosts in inventory order", json!({ "type": "object", "required": ["hosts"], "properties": {
+                "hosts": { "type": "array", "items": schema_ref("InfraHost") } } })) })) },
+        "/infra/hosts/{host}": { "get": op("One host with the report of its latest check, diffs included (viewer)",
+            vec![str_param("host", "path", "host name", true)],
+            json!({ "200": ok_json("the host", json!({ "type": "object", "required": ["host", "report"], "properties": {
+                "host": schema_ref("InfraHost"),
+                "report": { "anyOf": [schema_ref("InfraReport"), { "type": "null" }], "description": "null until the host was checked" } } })) })) },
+        "/infra/plans": { "post": op_body("Plan now and save the plan for an apply request (developer)", vec![], schema_ref("InfraPlanBody"),
+            json!({ "201": ok_json("the saved plan, its summary and report", json!({ "type": "object", "required": ["plan", "summary", "report"], "properties": {
+                    "plan": schema_ref("InfraPlan"), "summary": schema_ref("InfraSummary"), "report": schema_ref("InfraReport") } })),
+                "415": error_response("not JSON"),
+                "422": error_response("no host matches `hosts`, the workspace or its infra declarations have errors, or a host could not be planned (nothing saved)") })) },
+        "/infra/applies": {
+            "get": op("Apply requests, newest first (viewer)", vec![
+                    json!({ "name": "state", "in": "query", "required": false, "schema": { "type": "string", "enum": ["awaiting_approval", "applying", "applied", "failed"] } }),
+                    int_query("limit", "page size", 1, Some(500))],
+                json!({ "200": ok_json("apply requests", json!({ "type": "object", "required": ["applies"], "properties": {
+                    "applies": { "type": "array", "items": schema_ref("InfraApply") } } })) })),
+            "post": op_required_body("Request an apply of a saved plan; it waits for approval by someone else (developer)", schema_ref("InfraApplyBody"),
+                json!({ "201": ok_json("the request, awaiting approval", apply.clone()),
+                    "409": error_response("the plan changes nothing"), "415": error_response("not JSON") })) },
+        "/infra/applies/{id}": { "get": op("One apply request (viewer)", vec![id_param("id", "apply request id")],
+            json!({ "200": ok_json("the request", apply.clone()) })) },
+        "/infra/applies/{id}/approve": { "post": op("Approve an apply request and run it; answers once it finished (developer, not the requester)", vec![id_param("id", "apply request id")],
+            json!({ "200": ok_json("the request, applied or failed", apply),
+                "403": error_response("the caller's role does not allow this, or `own_request`: the caller requested it"),
+                "409": error_response("the request is not awaiting approval") })) },
+    })
+}
+
+/// Infra in the server: schemas.
+fn infra_schemas() -> Value {
+    let strings = json!({ "type": "array", "items": { "type": "string" } });
+    let count = json!({ "type": "integer", "minimum": 0 });
+    let time_or_null = json!({ "type": ["string", "null"] });
+    json!({
+        "InfraHost": { "type": "object", "required": ["name", "groups", "drift_every_ms", "state", "checked_at", "changes"], "properties": {
+            "name": { "type": "string" }, "groups": strings,
+            "drift_every_ms": { "type": ["integer", "null"], "minimum": 1, "description": "the shortest `drift: { every: }` of its groups" },
+            "state": { "type": "string", "enum": ["in_sync", "drifted", "unreachable", "error", "unknown"] },
+            "checked_at": time_or_null, "changes": { "type": ["integer", "null"], "minimum": 0 } } },
+        "InfraSummary": { "type": "object", "required": ["changed", "unchanged", "failed", "not_applied", "hosts_unreachable", "hosts_failed"], "properties": {
+            "changed": count, "unchanged": count, "failed": count, "not_applied": count, "hosts_unreachable": count, "hosts_failed": count } },
+        "InfraReport": { "type": "object", "required": ["mode", "hosts", "summary"], "description": "gantry-infra's report (`gantry infra plan --json`), secrets masked", "properties": {
+            "mode": { "type": "string", "enum": ["plan", "apply"] },
+            "summary": schema_ref("InfraSummary"),
+            "hosts": { "type": "array", "items": { "type": "object", "required": ["host", "status", "facts", "resources", "handlers", "fingerprint"], "properties": {
+                "host": { "type": "string" }, "status": { "type": "string", "enum": ["ok", "unreachable", "failed"] },
+                "error": { "type": "string" }, "facts": { "type": "object" }, "fingerprint": { "type": "string" },
+                "handlers": { "type": "array", "items": { "type": "object", "required": ["name", "status"], "properties": {
+                    "name": { "type": "string" }, "status": { "type": "string", "enum": ["would_run", "ran", "failed"] }, "output": { "type": "string" } } } },
+                "resources": { "type": "array", "items": { "type": "object", "required": ["id", "type", "location", "status", "fingerprint"], "properties": {
+                    "id": { "type": "string" }, "type": { "type": "string" }, "location": { "type": "string" },
+                    "status": { "type": "string", "enum": ["unchanged", "change", "applied", "failed", "not_applied"] },
+                    "changes": { "type": "array", "items": { "type": "object" } }, "message": { "type": "string" }, "fingerprint": { "type": "string" } } } } } } } } },
+        "InfraPlan": { "type": "object", "required": ["id", "created_at", "created_by", "hosts_pattern", "hosts", "changes"], "properties": {
+            "id": { "type": "integer", "format": "int64" }, "created_at": { "type": "string" }, "created_by": { "type": "string" },
+            "hosts_pattern": { "type": ["string", "null"] }, "hosts": strings, "changes": count } },
+        "InfraApply": { "type": "object", "required": ["id", "plan_id", "state", "requested_by", "requested_at", "approved_by", "approved_at", "finished_at", "report"], "properties": {
+            "id": { "type": "integer", "format": "int64" }, "plan_id": { "type": "integer", "format": "int64" },
+            "state": { "type": "string", "enum": ["awaiting_approval", "applying", "applied", "failed"] },
+            "requested_by": { "type": "string" }, "requested_at": { "type": "string" },
+            "approved_by": { "type": ["string", "null"] }, "approved_at": time_or_null, "finished_at": time_or_null,
+            "report": { "anyOf": [schema_ref("InfraReport"),
+                { "type": "object", "required": ["error"], "properties": { "error": { "type": "string" } } },
+                { "type": "null" }], "description": "the apply's report once finished; `error` when it could not run" } } },
+        "InfraPlanBody": { "type": "object", "additionalProperties": false, "properties": {
+            "hosts": { "type": "string", "minLength": 1, "maxLength": 200, "description": "globs over host and group names, comma-separated; all targeted hosts when absent" } } },
+        "InfraApplyBody": { "type": "object", "additionalProperties": false, "required": ["plan_id"], "properties": {
+            "plan_id": { "type": "integer", "format": "int64" } } },
+    })
+}
+
 /// The document.
 pub fn spec() -> Value {
     let run_ref = json!({ "$ref": "#/components/schemas/Run" });
     let status_enum = json!(["queued", "running", "success", "failure", "cancelled"]);
     let mut doc = json!({
         "openapi": "3.1.0",
-        "info": { "title": "Gantry API", "version": "1", "description": "Runs, jobs, logs, artifacts, events, triggers, agents and the queue of a Gantry server, and the agent protocol (`/agent/...`, agent tokens only). Authenticate with `Authorization: Bearer <token>`." },
+        "info": { "title": "Gantry API", "version": "1", "description": "Runs, jobs, logs, artifacts, events, triggers, agents, the queue and infra (hosts, drift, plans, approved applies) of a Gantry server, and the agent protocol (`/agent/...`, agent tokens only). Authenticate with `Authorization: Bearer <token>`." },
         "servers": [{ "url": "/api/v1" }],
         "security": [{ "bearer": [] }],
         "paths": {
@@ -373,7 +451,10 @@ pub fn spec() -> Value {
         }
     });
     // Kept apart so the literal above stays within the macro's recursion limit.
-    for extra in [registry_schemas(), agent_schemas()] {
+    if let (Some(paths), Some(more)) = (doc["paths"].as_object_mut(), infra_paths().as_object()) {
+        paths.extend(more.clone());
+    }
+    for extra in [registry_schemas(), agent_schemas(), infra_schemas()] {
         if let (Some(schemas), Some(more)) = (
             doc["components"]["schemas"].as_object_mut(),
             extra.as_object(),

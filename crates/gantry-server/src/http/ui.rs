@@ -46,6 +46,7 @@ pub fn routes() -> Router<Arc<ServerState>> {
         .route("/runs/{run}/rerun", post(rerun))
         .route("/events", get(events))
         .route("/agents", get(agents))
+        .merge(super::ui_infra::routes())
         .route("/static/{*file}", get(asset))
         .fallback(not_found)
 }
@@ -88,7 +89,7 @@ impl IntoResponse for UiError {
     }
 }
 
-type UiResult<T> = Result<T, UiError>;
+pub(crate) type UiResult<T> = Result<T, UiError>;
 
 /// A signed-in browser user (or an API token holder browsing).
 #[derive(Debug)]
@@ -114,7 +115,7 @@ impl FromRequestParts<Arc<ServerState>> for Viewer {
 }
 
 impl Viewer {
-    fn layout(&self) -> Layout {
+    pub(crate) fn layout(&self) -> Layout {
         Layout::new(
             Some(self.0.name.clone()),
             self.0

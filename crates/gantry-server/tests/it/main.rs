@@ -9,6 +9,7 @@ mod cron;
 mod e2e;
 mod git_daemon;
 mod git_repo;
+mod infra;
 mod openapi;
 mod ops;
 mod server;

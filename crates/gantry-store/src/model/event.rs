@@ -49,6 +49,23 @@ pub mod kinds {
     /// An agent registered or re-registered (data: name, version, labels, executors,
     /// capacity, token_id). Heartbeats append nothing.
     pub const AGENT_REGISTERED: &str = "agent.registered";
+    /// A host's check found drift where the last one did not (or there was none)
+    /// (data: host, from, changes, changed: the resource ids that would change).
+    pub const INFRA_DRIFT_DETECTED: &str = "infra.drift_detected";
+    /// A host's check state changed otherwise (data: host, from, to, changes). Checks
+    /// that find the same state as the last one append nothing.
+    pub const INFRA_HOST_STATE_CHANGED: &str = "infra.host_state_changed";
+    /// A plan was saved (data: plan_id, hosts, hosts_pattern, changes).
+    pub const INFRA_PLANNED: &str = "infra.planned";
+    /// An apply of a saved plan was requested (data: apply_id, plan_id, requested_by,
+    /// hosts, to_change: per host the resource ids).
+    pub const INFRA_APPLY_REQUESTED: &str = "infra.apply_requested";
+    /// Someone other than the requester approved it (data: apply_id, plan_id,
+    /// requested_by, approved_by).
+    pub const INFRA_APPLY_APPROVED: &str = "infra.apply_approved";
+    /// The apply finished (data: apply_id, plan_id, state, requested_by, approved_by,
+    /// hosts: per host status, error, changed, failed, not_applied; summary).
+    pub const INFRA_APPLIED: &str = "infra.applied";
 }
 
 /// A stored event.

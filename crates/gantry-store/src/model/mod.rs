@@ -5,12 +5,14 @@
 mod agent;
 mod auth;
 mod event;
+mod infra;
 mod job;
 mod run;
 
 pub use agent::{Agent, AgentRegistration, QueueView, Route, agent_owner};
 pub use auth::{CreatedSession, CreatedToken, NewToken, NewUser, Session, TokenInfo, User};
 pub use event::{Event, EventFilter, NewDelivery, NewEvent, kinds};
+pub use infra::{FinishedApply, HostCheck, InfraApply, InfraPlan, NewHostCheck, NewInfraPlan};
 pub use job::{ClaimedJob, FinishedJob, Job, JobOutcome, LeaseStatus, Recovery, Step, StepRecord};
 pub use run::{
     CancelledRun, ConcurrencyGroup, Enqueued, GitFacts, NewRun, Run, RunFilter, RunningJob,

@@ -9,6 +9,7 @@ mod auth;
 mod concurrency;
 mod control;
 mod flow;
+mod infra;
 mod leases;
 mod log;
 mod reads;

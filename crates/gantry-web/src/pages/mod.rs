@@ -5,6 +5,7 @@ pub mod agents;
 pub mod dashboard;
 pub mod error;
 pub mod events;
+pub mod infra;
 pub mod login;
 pub mod project;
 pub mod run;

@@ -497,3 +497,108 @@ fn flash_and_assets() {
     let js = std::str::from_utf8(js).unwrap();
     assert!(js.contains("EventSource") && !js.contains("innerHTML"));
 }
+
+fn infra_fixtures() -> (
+    Vec<gantry_store::HostCheck>,
+    Vec<gantry_store::InfraApply>,
+    gantry_store::InfraPlan,
+) {
+    use gantry_store::{
+        ApplyState, HostCheck, HostState, InfraApply, InfraApplyId, InfraPlan, InfraPlanId,
+    };
+    let report = serde_json::json!({ "mode": "plan", "summary": {}, "hosts": [{ "host": "web1", "status": "ok",
+        "resources": [{ "id": "file /etc/motd", "type": "file", "location": "infra/app.yml:3", "status": "change",
+            "changes": [{ "field": "content", "diff": "-old <b>\n+new\n" }] }] }] });
+    let checks = vec![HostCheck {
+        host: "web1".into(),
+        checked_at: fixtures::at(60),
+        state: HostState::Drifted,
+        changes: 1,
+        report,
+    }];
+    let apply = |id: i64, state: ApplyState, approved: Option<&str>| InfraApply {
+        id: InfraApplyId(id),
+        plan_id: InfraPlanId(7),
+        state,
+        requested_by: "ada".into(),
+        requested_at: fixtures::at(120),
+        approved_by: approved.map(str::to_string),
+        approved_at: None,
+        finished_at: None,
+        report: None,
+    };
+    let applies = vec![
+        apply(2, ApplyState::AwaitingApproval, None),
+        apply(1, ApplyState::Applied, Some("grace")),
+    ];
+    let plan = InfraPlan {
+        id: InfraPlanId(7),
+        created_at: fixtures::at(130),
+        created_by: "ada".into(),
+        hosts_pattern: None,
+        hosts: vec!["web1".into(), "db1".into()],
+        changes: 1,
+        saved: serde_json::json!({}),
+        report: serde_json::json!({}),
+    };
+    (checks, applies, plan)
+}
+
+#[test]
+fn infra_pages_show_drift_plans_and_approvals() {
+    let (checks, applies, plan) = infra_fixtures();
+    let web = vec!["web".to_string()];
+    let hosts = [
+        InfraHostEntry {
+            name: "web1",
+            groups: &web,
+            check: Some(&checks[0]),
+            drift_every: Some(std::time::Duration::from_secs(1800)),
+        },
+        InfraHostEntry {
+            name: "db1",
+            groups: &[],
+            check: None,
+            drift_every: None,
+        },
+    ];
+    let html = infra_page(
+        &layout(),
+        &InfraData {
+            hosts: &hosts,
+            applies: &applies,
+            plan: Some(&plan),
+        },
+    );
+    assert_frame(&html);
+    assert!(html.contains(r#"<a href="/infra" aria-current="page">Hosts</a>"#));
+    assert!(
+        html.contains(r#"<a href="/infra/hosts/web1">web1</a>"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"<tr data-state="drifted">"#));
+    assert!(html.contains(r#"<tr data-state="unknown">"#));
+    assert!(html.contains(r#"action="/infra/plan""#));
+    // The plan just made can be requested; only the waiting request has Approve.
+    assert!(html.contains(r#"<input type="hidden" name="plan_id" value="7">"#));
+    assert!(html.contains(r#"action="/infra/applies/2/approve""#));
+    assert!(!html.contains(r#"action="/infra/applies/1/approve""#));
+    assert!(html.contains("grace"));
+
+    let page = infra_host_page(
+        &layout(),
+        &InfraHostData {
+            host: hosts[0].clone(),
+        },
+    );
+    assert!(page.contains("file /etc/motd"));
+    assert!(page.contains(&escaped("-old <b>")), "{page}");
+    assert!(!page.contains("<b>"));
+    let never = infra_host_page(
+        &layout(),
+        &InfraHostData {
+            host: hosts[1].clone(),
+        },
+    );
+    assert!(never.contains("has not been checked yet"));
+}

@@ -7,8 +7,8 @@ use indexmap::IndexMap;
 
 use super::cx::Cx;
 use crate::inventory::{
-    ALL_GROUP, Connection, DEFAULT_INFRA_GLOB, DEFAULT_SSH_PORT, Group, Host, Inventory,
-    LOCAL_HOST, SshTarget,
+    ALL_GROUP, Connection, DEFAULT_INFRA_GLOB, DEFAULT_SSH_PORT, DriftSchedule, Group, Host,
+    Inventory, LOCAL_HOST, SshTarget,
 };
 
 const HOST_KEYS: &[&str] = &[
@@ -22,7 +22,8 @@ const HOST_KEYS: &[&str] = &[
     "vars",
 ];
 const LOCAL_KEYS: &[&str] = &["groups", "vars", "sudo"];
-const GROUP_KEYS: &[&str] = &["vars"];
+const GROUP_KEYS: &[&str] = &["vars", "drift"];
+const DRIFT_KEYS: &[&str] = &["every"];
 /// Longest host or group name: it appears in reports, metric labels and file names.
 const MAX_NAME: usize = 63;
 
@@ -239,17 +240,19 @@ fn groups(cx: &mut Cx, node: &Node) -> IndexMap<String, Group> {
     for (key, value) in entries {
         let name_ok = check_name(cx, key, "group");
         let what = format!("group '{}'", key.text);
-        let vars = match &value.kind {
-            Kind::Null => IndexMap::new(),
+        let (vars, drift) = match &value.kind {
+            Kind::Null => (IndexMap::new(), None),
             _ => {
-                let Some(entries) = cx.map(value, "a map (vars)", &what) else {
+                let Some(entries) = cx.map(value, "a map (vars, drift)", &what) else {
                     continue;
                 };
                 cx.check_keys(entries, GROUP_KEYS, &format!("in {what}"));
-                value
+                let vars = value
                     .get("vars")
                     .map(|n| vars(cx, n, &format!("'vars' in {what}")))
-                    .unwrap_or_default()
+                    .unwrap_or_default();
+                let drift = value.get("drift").and_then(|n| drift(cx, n, &what));
+                (vars, drift)
             }
         };
         if name_ok {
@@ -258,11 +261,28 @@ fn groups(cx: &mut Cx, node: &Node) -> IndexMap<String, Group> {
                 Group {
                     name: key.text.clone(),
                     vars,
+                    drift,
                 },
             );
         }
     }
     out
+}
+
+/// `drift: { every: 30m }` in a group.
+fn drift(cx: &mut Cx, node: &Node, group: &str) -> Option<DriftSchedule> {
+    let what = format!("'drift' in {group}");
+    let entries = cx.map(node, "a map like { every: 30m }", &what)?;
+    cx.check_keys(entries, DRIFT_KEYS, &format!("in {what}"));
+    let Some(every) = node.get("every") else {
+        let diag = cx
+            .error(node.span, format!("{what} needs 'every'"))
+            .with_label("missing 'every'");
+        cx.push(diag);
+        return None;
+    };
+    let every = cx.duration(every, &format!("'every' in {what}"))?;
+    Some(DriftSchedule { every })
 }
 
 fn infra(cx: &mut Cx, node: &Node) -> Vec<String> {

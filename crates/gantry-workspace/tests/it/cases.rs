@@ -409,6 +409,32 @@ gantry.yml:5:9: error: an 'infra' glob must stay inside the workspace
   = help: write it relative to the workspace directory, e.g. infra/*.yml
 "#,
     ),
+    (
+        "group_drift",
+        "groups:\n  web: { drift: { every: soon } }\n  db: { drift: { evry: 5m } }\n",
+        r#"gantry.yml:1:1: warning: the workspace declares no projects
+  |
+1 | groups:
+  | ^^^^^^^
+  = help: add `projects:` with a project, e.g. `projects: { web: { repo: https://git.example.com/team/web.git } }`
+
+gantry.yml:2:26: error: invalid duration for 'every' in 'drift' in group 'web': expected a number with a unit (ms, s, m, h, d), e.g. 30s, 20m or 1h30m
+  |
+2 |   web: { drift: { every: soon } }
+  |                          ^^^^ e.g. 30s, 5m or 1h
+
+gantry.yml:3:16: error: 'drift' in group 'db' needs 'every'
+  |
+3 |   db: { drift: { evry: 5m } }
+  |                ^^^^^^^^^^^^^ missing 'every'
+
+gantry.yml:3:18: error: unknown key 'evry' in 'drift' in group 'db'
+  |
+3 |   db: { drift: { evry: 5m } }
+  |                  ^^^^ unknown key
+  = help: did you mean 'every'?
+"#,
+    ),
 ];
 
 #[test]

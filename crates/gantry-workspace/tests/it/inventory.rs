@@ -138,3 +138,14 @@ fn infra_secrets_are_references_resolved_by_name_and_never_shown() {
         "{text}"
     );
 }
+
+#[test]
+fn groups_may_schedule_drift_checks() {
+    let ws = workspace_of("groups:\n  web: { drift: { every: 30m } }\n  db: { vars: { a: 1 } }\n");
+    let groups = &ws.inventory.groups;
+    assert_eq!(
+        groups["web"].drift.map(|d| d.every),
+        Some(std::time::Duration::from_secs(1800))
+    );
+    assert_eq!(groups["db"].drift, None);
+}

@@ -1,10 +1,12 @@
 //! The REST API under `/api/v1`: projects and pipelines, runs, jobs, steps, logs,
-//! artifacts, events, cancel, rerun, trigger, tokens, reload, agents and the queue. JSON
+//! artifacts, events, cancel, rerun, trigger, tokens, reload, agents and the queue,
+//! infra hosts, plans and apply requests. JSON
 //! in and out; errors as `{"error": {"code", "message"}}`. The OpenAPI document is
 //! `openapi.json`.
 
 pub mod agents;
 mod events;
+pub mod infra;
 pub mod jobs;
 pub mod projects;
 pub mod query;
@@ -46,4 +48,13 @@ pub fn routes() -> Router<Arc<ServerState>> {
         .route("/agents", get(agents::list))
         .route("/agents/{name}", get(agents::get))
         .route("/queue", get(agents::queue))
+        .route("/infra/hosts", get(infra::hosts))
+        .route("/infra/hosts/{host}", get(infra::host))
+        .route("/infra/plans", post(infra::plan))
+        .route(
+            "/infra/applies",
+            get(infra::applies).post(infra::request_apply),
+        )
+        .route("/infra/applies/{id}", get(infra::apply))
+        .route("/infra/applies/{id}/approve", post(infra::approve))
 }
