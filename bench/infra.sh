@@ -239,18 +239,21 @@ machine
 echo "ansible-core $("$VENV/bin/python" -c 'import ansible.release as r; print(r.__version__)'), pyinfra $("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("pyinfra"))'), $(ssh -V 2>&1)"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 results="$tmp/results"
+: > "$results"
+failed=0
 for n in $INFRA_HOSTS; do
   for tool in $TOOLS; do
     ws=""
     for r in $(seq 1 "$RUNS"); do
       ws=$("${tool}_ws" "$n" "$r")
-      m=$(measure "$tool" "$n" "$ws" "cold$r") || exit 1
-      verify "$tool" "$n" "$r" || exit 1
+      # A failed or timed-out run ends this tool at this N; the other tools still run.
+      m=$(measure "$tool" "$n" "$ws" "cold$r") || { failed=1; continue 2; }
+      verify "$tool" "$n" "$r" || { failed=1; continue 2; }
       echo "$n $tool cold $m" >> "$results"
       echo "  N=$n $tool cold run $r: $m" >&2
     done
     for r in $(seq 1 "$RUNS"); do
-      m=$(measure "$tool" "$n" "$ws" "nochange$r") || exit 1
+      m=$(measure "$tool" "$n" "$ws" "nochange$r") || { failed=1; continue 2; }
       echo "$n $tool nochange $m" >> "$results"
       echo "  N=$n $tool no-change run $r: $m" >&2
     done
@@ -279,3 +282,4 @@ for n in $INFRA_HOSTS; do
     done
   done
 done
+[ "$failed" = 0 ] || { echo "some runs failed or timed out (see FAILED above)" >&2; exit 1; }
