@@ -56,6 +56,35 @@ pub struct DeploymentReport {
 }
 
 impl DeploymentReport {
+    /// A record just begun: every host named, nothing done yet, outcome `failed` until
+    /// the deploy or rollback says otherwise.
+    pub(crate) fn begin(
+        kind: Kind,
+        service: &str,
+        environment: &str,
+        version: &str,
+        hosts: impl IntoIterator<Item = String>,
+    ) -> DeploymentReport {
+        DeploymentReport {
+            kind,
+            service: service.to_string(),
+            environment: environment.to_string(),
+            version: version.to_string(),
+            previous_version: None,
+            outcome: Outcome::Failed,
+            error: None,
+            started_at: crate::rollout::unix_now(),
+            duration_ms: 0,
+            hosts: hosts
+                .into_iter()
+                .map(|host| HostReport {
+                    host,
+                    ..HostReport::default()
+                })
+                .collect(),
+        }
+    }
+
     /// 0 succeeded, 1 failed or rolled back.
     pub fn exit_code(&self) -> u8 {
         match self.outcome {

@@ -14,9 +14,9 @@ use crate::health::gate;
 use crate::layout::{Layout, check_version};
 use crate::lock::{HostFileLock, Lease};
 use crate::parallel::each;
-use crate::report::{DeploymentReport, HostReport, Kind, Outcome};
+use crate::report::{DeploymentReport, Kind, Outcome};
 use crate::request::{Options, Resolved};
-use crate::rollout::{Progress, connect, locked, millis, read_states, unix_now};
+use crate::rollout::{Progress, connect, locked, millis, read_states};
 use crate::script::{self, PreviousLink};
 use crate::target::Target;
 
@@ -53,24 +53,13 @@ fn run(
     let started = Instant::now();
     let service = resolved.service;
     let layout = Layout::new(&options.base_dir, &service.name);
-    let mut report = DeploymentReport {
-        kind: Kind::Rollback,
-        service: service.name.clone(),
-        environment: resolved.environment.name.clone(),
-        version: to.unwrap_or("previous").to_string(),
-        previous_version: None,
-        outcome: Outcome::Failed,
-        error: None,
-        started_at: unix_now(),
-        duration_ms: 0,
-        hosts: hosts
-            .iter()
-            .map(|t| HostReport {
-                host: t.name.clone(),
-                ..HostReport::default()
-            })
-            .collect(),
-    };
+    let mut report = DeploymentReport::begin(
+        Kind::Rollback,
+        &service.name,
+        &resolved.environment.name,
+        to.unwrap_or("previous"),
+        hosts.iter().map(|t| t.name.clone()),
+    );
     let finish = |mut report: DeploymentReport, outcome: Outcome, error: Option<String>| {
         report.outcome = outcome;
         report.error = error;

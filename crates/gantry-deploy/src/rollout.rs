@@ -17,7 +17,7 @@ use crate::layout::{Layout, check_version};
 use crate::lock::{DeployLock, HostFileLock, Lease, LockHolder, acquire, with_lease};
 use crate::parallel::each;
 use crate::prune::{ReleaseEntry, releases_to_delete};
-use crate::report::{DeploymentReport, HostReport, Kind, Outcome};
+use crate::report::{DeploymentReport, Kind, Outcome};
 use crate::request::{Options, Resolved};
 use crate::script::{self, HostState, PreviousLink};
 use crate::target::{Target, Targets};
@@ -132,24 +132,13 @@ fn run(
     let started = Instant::now();
     let service = resolved.service;
     let layout = Layout::new(&options.base_dir, &service.name);
-    let mut report = DeploymentReport {
-        kind: Kind::Deploy,
-        service: service.name.clone(),
-        environment: resolved.environment.name.clone(),
-        version: version.to_string(),
-        previous_version: None,
-        outcome: Outcome::Failed,
-        error: None,
-        started_at: unix_now(),
-        duration_ms: 0,
-        hosts: hosts
-            .iter()
-            .map(|t| HostReport {
-                host: t.name.clone(),
-                ..HostReport::default()
-            })
-            .collect(),
-    };
+    let mut report = DeploymentReport::begin(
+        Kind::Deploy,
+        &service.name,
+        &resolved.environment.name,
+        version,
+        hosts.iter().map(|t| t.name.clone()),
+    );
     let finish = |mut report: DeploymentReport, outcome: Outcome, error: Option<String>| {
         report.outcome = outcome;
         report.error = error;
