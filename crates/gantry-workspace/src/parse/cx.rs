@@ -188,6 +188,19 @@ impl<'a> Cx<'a> {
 }
 
 /// Whether `map` has a key that looks like a misspelling of `key` (`brnach` for `branch`).
+/// `[a-z0-9][a-z0-9_-]{0,62}`: the names of projects and services, safe in URL paths,
+/// directory names, labels and systemd unit names.
+pub fn is_slug(name: &str) -> bool {
+    name.len() <= 63
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
 pub fn has_typo_of(map: &Node, key: &str) -> bool {
     map.as_map().is_some_and(|entries| {
         entries.iter().any(|(k, _)| {

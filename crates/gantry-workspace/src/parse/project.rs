@@ -26,9 +26,6 @@ const PROJECT_KEYS: &[&str] = &[
     "forge",
 ];
 
-/// Longest project name: it is used in URLs, directory names and metric labels.
-const MAX_NAME: usize = 63;
-
 pub fn projects(cx: &mut Cx, node: &Node) -> IndexMap<String, Project> {
     let mut out = IndexMap::new();
     if node.kind == Kind::Null {
@@ -51,26 +48,12 @@ pub fn projects(cx: &mut Cx, node: &Node) -> IndexMap<String, Project> {
 /// `[a-z0-9][a-z0-9_-]{0,62}`: safe in a URL path, a directory name and a label.
 fn check_name(cx: &mut Cx, key: &Node) -> bool {
     let name = key.text.as_str();
-    let valid = name.len() <= MAX_NAME
-        && name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-    if valid {
+    if super::cx::is_slug(name) {
         return true;
     }
     let rule = "a project name has lowercase letters, digits, '-' and '_', starts with a letter or digit, and is at most 63 characters long";
     let lower = name.to_ascii_lowercase().replace([' ', '.'], "-");
-    let help = if lower != name
-        && lower.len() <= MAX_NAME
-        && lower
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-        && lower.starts_with(|c: char| c.is_ascii_alphanumeric())
-    {
+    let help = if lower != name && super::cx::is_slug(&lower) {
         format!("{rule}; e.g. '{lower}'")
     } else {
         rule.to_string()

@@ -31,8 +31,6 @@ const LATER_STRATEGIES: &[&str] = &["blue_green", "canary"];
 const ROLLING_KEYS: &[&str] = &["batch", "pause"];
 const MAX_KEEP: u32 = 100;
 const MAX_RETRIES: u32 = 1000;
-/// Longest service name: it is part of a systemd unit name and of paths on hosts.
-const MAX_NAME: usize = 63;
 
 pub fn services(
     cx: &mut Cx,
@@ -60,14 +58,7 @@ pub fn services(
 /// `[a-z0-9][a-z0-9_-]{0,62}`: safe in a systemd unit name and a directory name.
 fn check_name(cx: &mut Cx, key: &Node) -> bool {
     let name = key.text.as_str();
-    let valid = name.len() <= MAX_NAME
-        && name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    let valid = super::cx::is_slug(name);
     if !valid {
         let diag = cx
             .error(key.span, format!("invalid service name '{name}'"))
