@@ -29,6 +29,10 @@ TOOLS=${TOOLS:-"gantry ansible pyinfra"}
 VENV=${VENV:-$HOME/.cache/gantry-bench/venv}
 
 [ "$(id -u)" = 0 ] || { echo "bench/infra.sh needs root (network namespaces, sshd)"; exit 1; }
+if [ ! -x /usr/sbin/sshd ] || ! command -v ip >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends openssh-server iproute2 >/dev/null
+fi
 if [ ! -x "$VENV/bin/ansible-playbook" ] || [ ! -x "$VENV/bin/pyinfra" ]; then
   python3 -m venv "$VENV"
   timeout 600 "$VENV/bin/pip" install -q ansible-core pyinfra

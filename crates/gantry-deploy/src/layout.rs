@@ -1,11 +1,15 @@
 //! Where a service lives on a host: `<base>/<service>/releases/<version>/`, the `current`
 //! and `previous` symlinks beside `releases/`, the rendered unit inside each release
-//! (`.gantry/unit`), and the systemd unit name. Pure.
+//! (`.gantry/unit`), and the systemd unit name; for blue-green, the two slots (a symlink
+//! and a unit each), the `live` file naming the slot nginx sends requests to, and the
+//! nginx site. Pure.
 
 /// The base directory unless the caller sets another.
 pub const DEFAULT_BASE_DIR: &str = "/opt/gantry";
 /// Where systemd reads the units Gantry installs.
 pub const UNIT_DIR: &str = "/etc/systemd/system";
+/// Where nginx reads the sites Gantry writes (Debian's and Fedora's nginx both include it).
+pub const NGINX_CONF_DIR: &str = "/etc/nginx/conf.d";
 /// Longest version accepted: it is a directory name on every host.
 const MAX_VERSION: usize = 128;
 
@@ -60,9 +64,78 @@ impl Layout {
         format!("{UNIT_DIR}/{}", self.unit_name())
     }
 
+    /// `<root>/<slot>`: the release a blue-green slot runs.
+    pub fn slot_link(&self, slot: Slot) -> String {
+        format!("{}/{}", self.root(), slot.name())
+    }
+
+    /// `gantry-<service>.<slot>.service` (a service name has no `.`, so no other
+    /// service's unit can have this name).
+    pub fn slot_unit_name(&self, slot: Slot) -> String {
+        format!("gantry-{}.{}.service", self.service, slot.name())
+    }
+
+    pub fn slot_unit_path(&self, slot: Slot) -> String {
+        format!("{UNIT_DIR}/{}", self.slot_unit_name(slot))
+    }
+
+    /// `<root>/live`: the name of the slot nginx sends requests to.
+    pub fn live_file(&self) -> String {
+        format!("{}/live", self.root())
+    }
+
+    /// `/etc/nginx/conf.d/gantry-<service>.conf`.
+    pub fn nginx_conf(&self) -> String {
+        format!("{NGINX_CONF_DIR}/gantry-{}.conf", self.service)
+    }
+
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
     /// Where the environments' deploy locks live on their first host.
     pub fn locks_dir(base: &str) -> String {
         format!("{}/.locks", base.trim_end_matches('/'))
+    }
+}
+
+/// One of the two places a blue-green service runs on a host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Slot {
+    Blue,
+    Green,
+}
+
+impl Slot {
+    pub fn name(self) -> &'static str {
+        match self {
+            Slot::Blue => "blue",
+            Slot::Green => "green",
+        }
+    }
+
+    pub fn other(self) -> Slot {
+        match self {
+            Slot::Blue => Slot::Green,
+            Slot::Green => Slot::Blue,
+        }
+    }
+
+    /// The slot's port among `[blue, green]`.
+    pub fn port(self, ports: [u16; 2]) -> u16 {
+        match self {
+            Slot::Blue => ports[0],
+            Slot::Green => ports[1],
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Slot> {
+        match name.trim() {
+            "blue" => Some(Slot::Blue),
+            "green" => Some(Slot::Green),
+            _ => None,
+        }
     }
 }
 
@@ -99,6 +172,15 @@ mod tests {
         );
         assert_eq!(l.unit_path(), "/etc/systemd/system/gantry-web.service");
         assert_eq!(Layout::locks_dir("/opt/gantry"), "/opt/gantry/.locks");
+        assert_eq!(l.slot_link(Slot::Green), "/opt/gantry/web/green");
+        assert_eq!(
+            l.slot_unit_path(Slot::Blue),
+            "/etc/systemd/system/gantry-web.blue.service"
+        );
+        assert_eq!(l.live_file(), "/opt/gantry/web/live");
+        assert_eq!(l.nginx_conf(), "/etc/nginx/conf.d/gantry-web.conf");
+        assert_eq!(Slot::parse("green\n"), Some(Slot::Green));
+        assert_eq!(Slot::Blue.other().port([8081, 8082]), 8082);
     }
 
     #[test]

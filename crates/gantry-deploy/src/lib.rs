@@ -6,7 +6,8 @@
 //! workspace), `artifact` (the file or directory packed for the hosts), `layout` (paths
 //! on a host), `unit` (the systemd unit rendered from `run.systemd`), `script` (the shell
 //! run on hosts, one round trip per step), `target` (hosts with their transports),
-//! `health/` (the gate: http, tcp, command), `batch` (rolling batches), `prune` (which
+//! `health/` (the gate: http, tcp, command), `batch` (batches of hosts), `blue_green/`
+//! (the blue-green strategy: slots, the nginx site, its scripts), `prune` (which
 //! releases go), `lock/` (the environment's deploy lock with a lease; `host_file` on the
 //! first host), `rollout` (a deploy), `rollback` (a rollback by hand), `report` (the
 //! deployment record, JSON and human).
@@ -14,6 +15,7 @@
 
 mod artifact;
 mod batch;
+mod blue_green;
 mod error;
 mod health;
 mod layout;
@@ -32,7 +34,7 @@ pub use artifact::{Packed, pack};
 pub use batch::batches;
 pub use error::DeployError;
 pub use health::HealthResult;
-pub use layout::{DEFAULT_BASE_DIR, Layout, check_version};
+pub use layout::{DEFAULT_BASE_DIR, Layout, Slot, check_version};
 pub use prune::{ReleaseEntry, releases_to_delete};
 pub use report::{DeploymentReport, HostReport, Kind, Outcome, render};
 pub use request::{Options, Resolved, resolve};

@@ -106,7 +106,10 @@ pub struct HostReport {
     pub previous_version: Option<String>,
     /// The release was unpacked (false: it was on the host already).
     pub uploaded: bool,
-    /// `current` was switched to the version.
+    /// The blue-green slot the version was started in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slot: Option<crate::layout::Slot>,
+    /// `current` was switched to the version (for blue-green: nginx sends requests to it).
     pub switched: bool,
     /// The health gate after the switch; `None` when not switched.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -9,15 +9,16 @@ use std::time::Instant;
 use gantry_workspace::Strategy;
 
 use crate::batch::batches;
+use crate::blue_green;
 use crate::error::DeployError;
-use crate::health::gate;
+use crate::health::{Probe, gate};
 use crate::layout::{Layout, check_version};
 use crate::lock::{HostFileLock, Lease};
 use crate::parallel::each;
 use crate::report::{DeploymentReport, Kind, Outcome};
 use crate::request::{Options, Resolved};
-use crate::rollout::{Progress, connect, locked, millis, read_states};
-use crate::script::{self, PreviousLink};
+use crate::rollout::{End, Fleet, Progress, connect, locked, millis, read_states};
+use crate::script::{self, HostState, PreviousLink};
 use crate::target::Target;
 
 /// Rolls the resolved service back on its environment: to `to`, or to each host's
@@ -69,12 +70,17 @@ fn run(
 
     // Every host's target release, checked before anything moves.
     let mut targets: Vec<String> = Vec::new();
+    let mut states = Vec::new();
     let mut problems = Vec::new();
     for (i, state) in read_states(hosts, &layout).into_iter().enumerate() {
         let host = &mut report.hosts[i];
         let target = match state {
-            Err(e) => Err(e),
+            Err(e) => {
+                states.push(HostState::default());
+                Err(e)
+            }
             Ok(s) => {
+                states.push(s.clone());
                 host.previous_version = s.current.clone();
                 match to.map(str::to_string).or(s.previous.clone()) {
                     None => Err("no previous release to roll back to".to_string()),
@@ -103,7 +109,32 @@ fn run(
         return finish(report, Outcome::Failed, Some(error));
     }
 
-    let Strategy::Rolling(rolling) = &service.strategy;
+    let rolling = match &service.strategy {
+        Strategy::Rolling(rolling) => rolling,
+        Strategy::BlueGreen(bg) => {
+            progress("blue-green: each host's release starts in the idle slot, then goes live");
+            let fleet = Fleet {
+                service,
+                hosts,
+                layout: &layout,
+                states: &states,
+                lease,
+                progress,
+            };
+            return match blue_green::switch_over(&fleet, bg, &targets, &mut report) {
+                End::Done => finish(report, Outcome::Succeeded, None),
+                End::Failed(why) => finish(report, Outcome::Failed, Some(why)),
+                End::RolledBack(why) => {
+                    let error = format!("{why}; every host is back where it was");
+                    finish(report, Outcome::Failed, Some(error))
+                }
+                End::RollbackFailed(why) => {
+                    let error = format!("{why}; putting the hosts back failed too, see the hosts");
+                    finish(report, Outcome::Failed, Some(error))
+                }
+            };
+        }
+    };
     let plan = batches(hosts.len(), rolling.batch);
     for (n, batch) in plan.iter().enumerate() {
         if let Some(why) = lease.lost() {
@@ -129,7 +160,11 @@ fn run(
             )) {
                 Err(e) => (Err(format!("switch failed: {e}")), None, millis(t0)),
                 Ok(_) => {
-                    let h = gate(target, &layout, service.health.as_ref(), service.port);
+                    let h = gate(
+                        target,
+                        &Probe::current(&layout, service.port),
+                        service.health.as_ref(),
+                    );
                     (Ok(()), Some(h), millis(t0))
                 }
             }

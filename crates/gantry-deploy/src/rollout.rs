@@ -1,18 +1,19 @@
-//! A deploy: the release installed on every host, the `pre` hook, then the rolling
-//! strategy — batches switched at once, each host health-gated, a pause between batches
-//! — and on any health failure the automatic rollback of every host switched so far.
-//! Then the `post` hook and the pruning of old releases. All under the environment's
-//! deploy lock.
+//! A deploy: the release installed on every host, the `pre` hook, then the strategy —
+//! `rolling` here (batches switched at once, each host health-gated, a pause between
+//! batches), `blue_green` in its own module — and on any health failure the automatic
+//! rollback of every host switched so far. Then the `post` hook and the pruning of old
+//! releases. All under the environment's deploy lock.
 
 use std::path::Path;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use gantry_workspace::{Run, Strategy};
+use gantry_workspace::{Rolling, Run, Service, Strategy};
 
 use crate::artifact::{Packed, pack};
 use crate::batch::batches;
+use crate::blue_green;
 use crate::error::DeployError;
-use crate::health::{HealthResult, gate};
+use crate::health::{HealthResult, Probe, gate};
 use crate::layout::{Layout, check_version};
 use crate::lock::{DeployLock, HostFileLock, Lease, LockHolder, acquire, with_lease};
 use crate::parallel::each;
@@ -25,6 +26,31 @@ use crate::unit::{UnitContext, render_unit};
 
 /// Where progress lines go (a terminal, a log).
 pub type Progress<'a> = &'a (dyn Fn(&str) + Sync);
+
+/// What a strategy works on.
+#[derive(Clone, Copy)]
+pub(crate) struct Fleet<'a> {
+    pub service: &'a Service,
+    pub hosts: &'a [Target],
+    pub layout: &'a Layout,
+    /// Each host's state before the deploy.
+    pub states: &'a [HostState],
+    pub lease: &'a Lease,
+    pub progress: Progress<'a>,
+}
+
+/// How a strategy ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum End {
+    /// Every host runs the version, healthy.
+    Done,
+    /// Nothing was switched.
+    Failed(String),
+    /// Something failed; every switched host is back, healthy.
+    RolledBack(String),
+    /// Something failed and putting the hosts back failed too.
+    RollbackFailed(String),
+}
 
 /// Deploys `version` of the resolved service to its environment. `artifact` overrides
 /// the service's `artifact.path`. `Err` only when nothing was changed (bad request,
@@ -244,8 +270,87 @@ fn run(
         }
     }
 
-    // 3. Rolling: batch by batch, each host switched and health-gated.
-    let Strategy::Rolling(rolling) = &service.strategy;
+    // 3. The strategy.
+    let fleet = Fleet {
+        service,
+        hosts,
+        layout: &layout,
+        states: &states,
+        lease,
+        progress,
+    };
+    let end = match &service.strategy {
+        Strategy::Rolling(rolling) => roll(&fleet, rolling, version, &mut report),
+        Strategy::BlueGreen(bg) => {
+            let versions = vec![version.to_string(); hosts.len()];
+            blue_green::switch_over(&fleet, bg, &versions, &mut report)
+        }
+    };
+    match end {
+        End::Done => {}
+        End::Failed(why) => return finish(report, Outcome::Failed, Some(why)),
+        End::RolledBack(why) => return finish(report, Outcome::RolledBack, Some(why)),
+        End::RollbackFailed(why) => {
+            let error = format!("{why}; the rollback failed too, see the hosts");
+            return finish(report, Outcome::Failed, Some(error));
+        }
+    }
+
+    // 4. The post hook, then old releases go.
+    let mut error = None;
+    if let Some(post) = &service.hooks.post {
+        progress(&format!("running the post hook on {}", hosts[0].name));
+        let env = hook_env(&previous);
+        if let Err(e) = run_hook(&hosts[0], &layout.current(), &env, post) {
+            error = Some(format!("the post hook failed on {}: {e}", hosts[0].name));
+        }
+    }
+    let keep = service.keep as usize;
+    let pruned = each(&(0..hosts.len()).collect::<Vec<_>>(), |&i| {
+        let state = &states[i];
+        let mut releases = state.releases.clone();
+        releases.retain(|r| r.version != version);
+        releases.push(ReleaseEntry {
+            version: version.to_string(),
+            installed_at: i64::MAX,
+        });
+        let previous = match state.current.as_deref() {
+            Some(c) if c != version => Some(c),
+            _ => state.previous.as_deref(),
+        };
+        let delete = releases_to_delete(&releases, keep, Some(version), previous);
+        if delete.is_empty() {
+            return Ok(delete);
+        }
+        hosts[i]
+            .run_ok(&script::prune(&layout, &delete))
+            .map(|_| delete)
+    });
+    for (i, p) in pruned.into_iter().enumerate() {
+        match p {
+            Ok(deleted) => report.hosts[i].pruned = deleted,
+            Err(e) => report.hosts[i].error = Some(format!("pruning old releases failed: {e}")),
+        }
+    }
+    let outcome = if error.is_some() {
+        Outcome::Failed
+    } else {
+        Outcome::Succeeded
+    };
+    finish(report, outcome, error)
+}
+
+/// `rolling`: batch by batch, each host of a batch switched and health-gated at once;
+/// on a failure every switched host goes back.
+fn roll(fleet: &Fleet<'_>, rolling: &Rolling, version: &str, report: &mut DeploymentReport) -> End {
+    let Fleet {
+        service,
+        hosts,
+        layout,
+        states,
+        lease,
+        progress,
+    } = *fleet;
     let plan = batches(hosts.len(), rolling.batch);
     let mut switched: Vec<usize> = Vec::new();
     let mut failure: Option<String> = None;
@@ -265,14 +370,18 @@ fn run(
             let t0 = Instant::now();
             let target = &hosts[i];
             let switched = target.run_ok(&script::switch(
-                &layout,
+                layout,
                 version,
                 &PreviousLink::FromCurrent,
             ));
             match switched {
                 Err(e) => (Err(format!("switch failed: {e}")), None, millis(t0)),
                 Ok(_) => {
-                    let health = gate(target, &layout, service.health.as_ref(), service.port);
+                    let health = gate(
+                        target,
+                        &Probe::current(layout, service.port),
+                        service.health.as_ref(),
+                    );
                     (Ok(()), Some(health), millis(t0))
                 }
             }
@@ -323,70 +432,18 @@ fn run(
         }
     }
 
-    if let Some(why) = failure {
-        if switched.is_empty() {
-            return finish(report, Outcome::Failed, Some(why));
-        }
-        progress(&format!("rolling back {} host(s): {why}", switched.len()));
-        let all_back = roll_back(
-            hosts,
-            &layout,
-            resolved,
-            version,
-            &states,
-            &switched,
-            &mut report,
-        );
-        return if all_back {
-            finish(report, Outcome::RolledBack, Some(why))
-        } else {
-            let error = format!("{why}; the rollback failed too, see the hosts");
-            finish(report, Outcome::Failed, Some(error))
-        };
-    }
-
-    // 4. The post hook, then old releases go.
-    let mut error = None;
-    if let Some(post) = &service.hooks.post {
-        progress(&format!("running the post hook on {}", hosts[0].name));
-        let env = hook_env(&previous);
-        if let Err(e) = run_hook(&hosts[0], &layout.current(), &env, post) {
-            error = Some(format!("the post hook failed on {}: {e}", hosts[0].name));
-        }
-    }
-    let keep = service.keep as usize;
-    let pruned = each(&(0..hosts.len()).collect::<Vec<_>>(), |&i| {
-        let state = &states[i];
-        let mut releases = state.releases.clone();
-        releases.retain(|r| r.version != version);
-        releases.push(ReleaseEntry {
-            version: version.to_string(),
-            installed_at: i64::MAX,
-        });
-        let previous = match state.current.as_deref() {
-            Some(c) if c != version => Some(c),
-            _ => state.previous.as_deref(),
-        };
-        let delete = releases_to_delete(&releases, keep, Some(version), previous);
-        if delete.is_empty() {
-            return Ok(delete);
-        }
-        hosts[i]
-            .run_ok(&script::prune(&layout, &delete))
-            .map(|_| delete)
-    });
-    for (i, p) in pruned.into_iter().enumerate() {
-        match p {
-            Ok(deleted) => report.hosts[i].pruned = deleted,
-            Err(e) => report.hosts[i].error = Some(format!("pruning old releases failed: {e}")),
-        }
-    }
-    let outcome = if error.is_some() {
-        Outcome::Failed
-    } else {
-        Outcome::Succeeded
+    let Some(why) = failure else {
+        return End::Done;
     };
-    finish(report, outcome, error)
+    if switched.is_empty() {
+        return End::Failed(why);
+    }
+    progress(&format!("rolling back {} host(s): {why}", switched.len()));
+    if roll_back(hosts, layout, service, version, states, &switched, report) {
+        End::RolledBack(why)
+    } else {
+        End::RollbackFailed(why)
+    }
 }
 
 fn run_hook(target: &Target, dir: &str, env: &[(&str, String)], run: &str) -> Result<(), String> {
@@ -399,13 +456,12 @@ fn run_hook(target: &Target, dir: &str, env: &[(&str, String)], run: &str) -> Re
 fn roll_back(
     hosts: &[Target],
     layout: &Layout,
-    resolved: &Resolved<'_>,
+    service: &Service,
     version: &str,
     states: &[HostState],
     switched: &[usize],
     report: &mut DeploymentReport,
 ) -> bool {
-    let service = resolved.service;
     let results = each(switched, |&i| {
         let t0 = Instant::now();
         let state = &states[i];
@@ -420,7 +476,11 @@ fn roll_back(
                         millis(t0),
                     ),
                     Ok(_) => {
-                        let h = gate(target, layout, service.health.as_ref(), service.port);
+                        let h = gate(
+                            target,
+                            &Probe::current(layout, service.port),
+                            service.health.as_ref(),
+                        );
                         (Ok(()), Some(h), millis(t0))
                     }
                 }

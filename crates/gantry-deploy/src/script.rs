@@ -3,7 +3,7 @@
 
 use gantry_infra::shell::quote;
 
-use crate::layout::Layout;
+use crate::layout::{Layout, Slot};
 use crate::prune::ReleaseEntry;
 
 /// A release is complete (fully unpacked, its unit written) when this marker exists;
@@ -21,6 +21,8 @@ pub struct HostState {
     pub releases: Vec<ReleaseEntry>,
     /// `systemctl is-active` of the unit.
     pub active: String,
+    /// The slot nginx sends requests to (blue-green).
+    pub live: Option<Slot>,
 }
 
 impl HostState {
@@ -44,6 +46,7 @@ if [ -d "$root/releases" ]; then
   done
 fi
 printf 'active %s\n' "$(systemctl is-active {unit} 2>/dev/null || true)"
+if [ -f "$root/live" ]; then printf 'live %s\n' "$(cat "$root/live")"; fi
 "#,
         root = quote(&layout.root()),
         unit = quote(&layout.unit_name()),
@@ -66,6 +69,7 @@ pub fn parse_state(stdout: &str) -> HostState {
                 }
             }
             "active" => state.active = rest.trim().to_string(),
+            "live" => state.live = Slot::parse(rest),
             _ => {}
         }
     }
@@ -132,11 +136,25 @@ pub enum PreviousLink {
 /// Points `current` at `version` atomically (`ln -sfn` to a temp name, `mv -T`),
 /// installs the release's unit, reloads systemd and restarts the unit.
 pub fn switch(layout: &Layout, version: &str, previous: &PreviousLink) -> String {
-    let root = quote(&layout.root());
-    let release = quote(&layout.release(version));
     let unit_name = quote(&layout.unit_name());
     let unit_path = quote(&layout.unit_path());
-    let mut s = format!("set -eu\nroot={root}\nrel={release}\n");
+    let mut s = String::from("set -eu\n");
+    s.push_str(&links(layout, version, previous));
+    s.push_str(&format!(
+        "cp \"$rel/.gantry/unit\" {unit_path}.gantry-tmp && mv -f {unit_path}.gantry-tmp {unit_path}\n"
+    ));
+    s.push_str(&format!(
+        "systemctl daemon-reload\nsystemctl enable --quiet {unit_name} 2>/dev/null || true\nsystemctl reset-failed {unit_name} 2>/dev/null || true\nsystemctl restart {unit_name}\n"
+    ));
+    s
+}
+
+/// Sets `root` and `rel` (the release, which must be complete on the host), then points
+/// `previous` as asked and `current` at the release, each atomically.
+pub fn links(layout: &Layout, version: &str, previous: &PreviousLink) -> String {
+    let root = quote(&layout.root());
+    let release = quote(&layout.release(version));
+    let mut s = format!("root={root}\nrel={release}\n");
     s.push_str(&format!(
         "test -f \"$rel/{COMPLETE}\" || {{ echo \"release {version} is not on this host\" >&2; exit 3; }}\n"
     ));
@@ -154,12 +172,6 @@ pub fn switch(layout: &Layout, version: &str, previous: &PreviousLink) -> String
         PreviousLink::Set(None) => s.push_str("rm -f \"$root/previous\"\n"),
     }
     s.push_str("ln -sfn \"$rel\" \"$root/.current.tmp\" && mv -T \"$root/.current.tmp\" \"$root/current\"\n");
-    s.push_str(&format!(
-        "cp \"$rel/.gantry/unit\" {unit_path}.gantry-tmp && mv -f {unit_path}.gantry-tmp {unit_path}\n"
-    ));
-    s.push_str(&format!(
-        "systemctl daemon-reload\nsystemctl enable --quiet {unit_name} 2>/dev/null || true\nsystemctl reset-failed {unit_name} 2>/dev/null || true\nsystemctl restart {unit_name}\n"
-    ));
     s
 }
 
@@ -175,8 +187,8 @@ pub fn remove(layout: &Layout) -> String {
 }
 
 /// The unit's main pid; exit 0 only when the unit is active.
-pub fn main_pid(layout: &Layout) -> String {
-    let unit = quote(&layout.unit_name());
+pub fn main_pid(unit: &str) -> String {
+    let unit = quote(unit);
     format!("systemctl is-active --quiet {unit} && systemctl show -p MainPID --value {unit}\n")
 }
 
@@ -213,9 +225,10 @@ mod tests {
         assert!(state.has_release("v1") && !state.has_release("v3"));
         assert_eq!(state.active, "active");
         assert_eq!(
-            parse_state("active inactive\n"),
+            parse_state("active inactive\nlive green\n"),
             HostState {
                 active: "inactive".into(),
+                live: Some(Slot::Green),
                 ..HostState::default()
             }
         );

@@ -33,8 +33,9 @@ pub use model::{
 pub use resolve::{ProjectSecrets, ResolvedSecrets};
 pub use secret_ref::{SecretRef, SecretSource};
 pub use service::{
-    Artifact, Batch, DEFAULT_HEALTH_INTERVAL, DEFAULT_HEALTH_RETRIES, DEFAULT_HEALTH_TIMEOUT,
-    DEFAULT_KEEP, Health, HealthCheck, Hooks, Rolling, Run, Service, Strategy, SystemdRun,
+    Artifact, Batch, BlueGreen, DEFAULT_DRAIN, DEFAULT_HEALTH_INTERVAL, DEFAULT_HEALTH_RETRIES,
+    DEFAULT_HEALTH_TIMEOUT, DEFAULT_KEEP, Health, HealthCheck, Hooks, Rolling, Run, Service,
+    Strategy, SystemdRun,
 };
 pub use url::redact_url;
 

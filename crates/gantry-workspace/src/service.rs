@@ -118,6 +118,10 @@ pub struct Hooks {
 #[serde(rename_all = "lowercase")]
 pub enum Strategy {
     Rolling(Rolling),
+    /// `blue_green`: per host, the new release starts in the idle slot beside the live
+    /// one, is health-gated there, then nginx is switched to it with a graceful reload.
+    #[serde(rename = "blue_green")]
+    BlueGreen(BlueGreen),
 }
 
 impl Default for Strategy {
@@ -136,6 +140,22 @@ pub struct Rolling {
     /// Wait between two batches.
     #[serde(serialize_with = "serialize_opt_duration")]
     pub pause: Option<Duration>,
+}
+
+/// How long the old slot keeps running after nginx left it unless `drain` says otherwise.
+pub const DEFAULT_DRAIN: Duration = Duration::from_secs(5);
+
+/// `blue_green: { ports: [blue, green], drain, batch }`. The service's `port` is where
+/// nginx listens; the slots listen on `ports`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BlueGreen {
+    /// The blue and the green slot's ports.
+    pub ports: [u16; 2],
+    /// How long the old slot keeps running after the switch, for requests in flight.
+    #[serde(serialize_with = "serialize_duration")]
+    pub drain: Duration,
+    /// Hosts switched at once (all of them unless `batch` says otherwise).
+    pub batch: Batch,
 }
 
 /// How many hosts switch at once.

@@ -17,6 +17,26 @@ use crate::layout::Layout;
 use crate::script;
 use crate::target::Target;
 
+/// What a gate probes on a host: the unit (without checks: its being active), the
+/// directory `command` checks run in, and the port `http` and `tcp` checks default to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    pub unit: String,
+    pub dir: String,
+    pub port: Option<u16>,
+}
+
+impl Probe {
+    /// The service's own unit and `current` release, on its `port` (rolling).
+    pub fn current(layout: &Layout, port: Option<u16>) -> Probe {
+        Probe {
+            unit: layout.unit_name(),
+            dir: layout.current(),
+            port,
+        }
+    }
+}
+
 /// What the gate found on one host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HealthResult {
@@ -33,12 +53,7 @@ const UNIT_ONLY_INTERVAL: Duration = Duration::from_secs(1);
 const UNIT_ONLY_RETRIES: u32 = 5;
 
 /// Runs the gate on `target` for the service's `port`.
-pub fn gate(
-    target: &Target,
-    layout: &Layout,
-    health: Option<&Health>,
-    port: Option<u16>,
-) -> HealthResult {
+pub fn gate(target: &Target, probe: &Probe, health: Option<&Health>) -> HealthResult {
     let started = Instant::now();
     let (interval, retries) = match health {
         Some(h) => (h.interval, h.retries),
@@ -55,12 +70,12 @@ pub fn gate(
         }
         attempts += 1;
         let result = match health {
-            Some(_) => attempt_once(target, layout, health, port),
-            None => match main_pid(target, layout) {
+            Some(_) => attempt_once(target, probe, health),
+            None => match main_pid(target, &probe.unit) {
                 Ok(pid) if last_pid.as_deref() == Some(pid.as_str()) => Ok(()),
                 Ok(pid) => {
                     last_pid = Some(pid);
-                    Err(format!("unit {} has only just started", layout.unit_name()))
+                    Err(format!("unit {} has only just started", probe.unit))
                 }
                 Err(e) => {
                     last_pid = None;
@@ -85,10 +100,10 @@ pub fn gate(
 }
 
 /// The unit's main pid when it is active.
-fn main_pid(target: &Target, layout: &Layout) -> Result<String, String> {
-    let not_active = || format!("unit {} is not active", layout.unit_name());
+fn main_pid(target: &Target, unit: &str) -> Result<String, String> {
+    let not_active = || format!("unit {unit} is not active");
     let out = target
-        .run_ok(&script::main_pid(layout))
+        .run_ok(&script::main_pid(unit))
         .map_err(|_| not_active())?;
     let pid = out.trim().to_string();
     if pid.is_empty() || pid == "0" {
@@ -97,14 +112,10 @@ fn main_pid(target: &Target, layout: &Layout) -> Result<String, String> {
     Ok(pid)
 }
 
-fn attempt_once(
-    target: &Target,
-    layout: &Layout,
-    health: Option<&Health>,
-    port: Option<u16>,
-) -> Result<(), String> {
+fn attempt_once(target: &Target, probe: &Probe, health: Option<&Health>) -> Result<(), String> {
+    let port = probe.port;
     let Some(health) = health else {
-        return main_pid(target, layout).map(drop);
+        return main_pid(target, &probe.unit).map(drop);
     };
     for check in &health.checks {
         match check {
@@ -131,7 +142,7 @@ fn attempt_once(
                 tcp::probe(&target.address, port, timeout.unwrap_or(health.timeout))?;
             }
             HealthCheck::Command { run } => {
-                command::probe(target, &layout.current(), run, health.timeout)?;
+                command::probe(target, &probe.dir, port, run, health.timeout)?;
             }
         }
     }

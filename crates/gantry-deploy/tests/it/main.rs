@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bad_release;
+mod blue_green;
 mod lock;
 mod rolling;
 mod support;

@@ -198,3 +198,102 @@ pub fn assert_runs(fleet: &Fleet, i: usize, service: &str, version: &str) {
         "{name}: GET / answers the version"
     );
 }
+
+/// A bounded load generator: `threads` threads per address, each sending `GET /` over a
+/// new connection every `pace` until stopped (or `MAX_REQUESTS` in all), counting the
+/// answers that are not a 200 and the versions that answered.
+pub struct Load {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    handles: Vec<std::thread::JoinHandle<LoadResult>>,
+}
+
+/// What a load run saw.
+#[derive(Debug, Default)]
+pub struct LoadResult {
+    pub ok: usize,
+    pub failed: usize,
+    /// The first few failures, for the assertion message.
+    pub errors: Vec<String>,
+    pub versions: std::collections::BTreeMap<String, usize>,
+}
+
+const MAX_REQUESTS: usize = 200_000;
+
+impl Load {
+    pub fn start(addresses: &[String], port: u16, threads: usize, pace: Duration) -> Load {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let sent = std::sync::Arc::new(AtomicUsize::new(0));
+        let mut handles = Vec::new();
+        for address in addresses {
+            for _ in 0..threads {
+                let (stop, sent, address) = (stop.clone(), sent.clone(), address.clone());
+                handles.push(std::thread::spawn(move || {
+                    let mut r = LoadResult::default();
+                    while !stop.load(Ordering::Relaxed)
+                        && sent.fetch_add(1, Ordering::Relaxed) < MAX_REQUESTS
+                    {
+                        match get(&address, port, "/") {
+                            Ok(version) => {
+                                r.ok += 1;
+                                *r.versions.entry(version).or_default() += 1;
+                            }
+                            Err(e) => {
+                                r.failed += 1;
+                                if r.errors.len() < 5 {
+                                    r.errors.push(format!("{address}: {e}"));
+                                }
+                            }
+                        }
+                        std::thread::sleep(pace);
+                    }
+                    r
+                }));
+            }
+        }
+        Load { stop, handles }
+    }
+
+    pub fn stop(self) -> LoadResult {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut all = LoadResult::default();
+        for h in self.handles {
+            let r = h.join().unwrap();
+            all.ok += r.ok;
+            all.failed += r.failed;
+            all.errors.extend(r.errors);
+            for (v, n) in r.versions {
+                *all.versions.entry(v).or_default() += n;
+            }
+        }
+        all
+    }
+}
+
+/// `GET path` on `address:port`: the body of a 200, else why not.
+pub fn get(address: &str, port: u16, path: &str) -> Result<String, String> {
+    let addr = format!("{address}:{port}")
+        .parse()
+        .map_err(|e| format!("{e}"))?;
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+        .map_err(|e| format!("connect: {e}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .map_err(|e| e.to_string())?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| format!("send: {e}"))?;
+    let mut text = String::new();
+    s.read_to_string(&mut text)
+        .map_err(|e| format!("read: {e}"))?;
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| format!("no complete answer: {text:?}"))?;
+    let status = head.lines().next().unwrap_or_default();
+    if status.starts_with("HTTP/1.1 200") {
+        Ok(body.trim().to_string())
+    } else {
+        Err(status.to_string())
+    }
+}

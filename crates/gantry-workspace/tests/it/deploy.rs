@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use gantry_workspace::{
-    Batch, DEFAULT_HEALTH_RETRIES, DEFAULT_KEEP, DEFAULT_LOCK_LEASE, HealthCheck, Run, Strategy,
+    Batch, DEFAULT_DRAIN, DEFAULT_HEALTH_RETRIES, DEFAULT_KEEP, DEFAULT_LOCK_LEASE, HealthCheck,
+    Run, Strategy,
 };
 
 use crate::{parse_ok, workspace_of};
@@ -112,7 +113,9 @@ fn environments_and_services_are_read_as_written() {
         ]
     );
     assert_eq!(web.hooks.pre.as_deref(), Some("echo pre"));
-    let Strategy::Rolling(rolling) = &web.strategy;
+    let Strategy::Rolling(rolling) = &web.strategy else {
+        panic!("{:?}", web.strategy)
+    };
     assert_eq!(rolling.batch, Batch::Percent(25));
     assert_eq!(rolling.pause, Some(Duration::from_secs(10)));
     assert_eq!(web.keep, 3);
@@ -122,6 +125,25 @@ fn environments_and_services_are_read_as_written() {
     assert!(worker.health.is_none() && worker.port.is_none());
     assert_eq!(worker.strategy, Strategy::default());
     assert_eq!(DEFAULT_HEALTH_RETRIES, 10);
+}
+
+#[test]
+fn a_blue_green_strategy_is_read_with_its_defaults() {
+    let source = format!(
+        "{HOSTS}services:\n  web:\n    run: {{ systemd: {{ exec: /bin/app }} }}\n    port: 8080\n    strategy: {{ blue_green: {{ ports: [8081, 8082] }} }}\n  api:\n    run: {{ systemd: {{ exec: /bin/api }} }}\n    port: 9000\n    strategy: {{ blue_green: {{ ports: [9001, 9002], drain: 30s, batch: 2 }} }}\n"
+    );
+    let ws = workspace_of(&source);
+    let Strategy::BlueGreen(web) = &ws.services["web"].strategy else {
+        panic!("{:?}", ws.services["web"].strategy)
+    };
+    assert_eq!(web.ports, [8081, 8082]);
+    assert_eq!(web.drain, DEFAULT_DRAIN);
+    assert_eq!(web.batch, Batch::Percent(100));
+    let Strategy::BlueGreen(api) = &ws.services["api"].strategy else {
+        panic!("{:?}", ws.services["api"].strategy)
+    };
+    assert_eq!(api.drain, Duration::from_secs(30));
+    assert_eq!(api.batch, Batch::Count(2));
 }
 
 #[test]
@@ -265,13 +287,63 @@ const CASES: &[(&str, &str, &str)] = &[
 "#,
     ),
     (
-        "blue_green",
-        "services:\n  web:\n    run: { systemd: { exec: /bin/app } }\n    strategy: { blue_green: {} }\n",
-        r#"gantry.yml:8:17: error: the 'blue_green' strategy is not supported yet
+        "canary",
+        "services:\n  web:\n    run: { systemd: { exec: /bin/app } }\n    strategy: { canary: {} }\n",
+        r#"gantry.yml:8:17: error: the 'canary' strategy is not supported yet
   |
-8 |     strategy: { blue_green: {} }
-  |                 ^^^^^^^^^^
-  = help: use `rolling: { batch: 1 }`; see docs/deploy.md for what exists now
+8 |     strategy: { canary: {} }
+  |                 ^^^^^^
+  = help: use `rolling: { batch: 1 }` or `blue_green: { ports: [8081, 8082] }`; see docs/deploy.md for what exists now
+"#,
+    ),
+    (
+        "blue_green_no_ports",
+        "services:\n  web:\n    run: { systemd: { exec: /bin/app } }\n    port: 8080\n    strategy: { blue_green: { drain: 2s } }\n",
+        r#"gantry.yml:9:29: error: 'blue_green' in service 'web' has no 'ports'
+  |
+9 |     strategy: { blue_green: { drain: 2s } }
+  |                             ^^^^^^^^^^^^^^
+  = help: give the two slots' ports, e.g. `blue_green: { ports: [8081, 8082] }`: the service's `port` is where nginx listens
+"#,
+    ),
+    (
+        "blue_green_same_ports",
+        "services:\n  web:\n    run: { systemd: { exec: /bin/app } }\n    port: 8080\n    strategy: { blue_green: { ports: [8081, 8081] } }\n",
+        r#"gantry.yml:9:38: error: 'ports' in 'blue_green' in service 'web' lists port 8081 twice
+  |
+9 |     strategy: { blue_green: { ports: [8081, 8081] } }
+  |                                      ^^^^^^^^^^^^^
+  = help: each slot needs its own port
+"#,
+    ),
+    (
+        "blue_green_three_ports",
+        "services:\n  web:\n    run: { systemd: { exec: /bin/app } }\n    port: 8080\n    strategy: { blue_green: { ports: [8081, 8082, 8083] } }\n",
+        r#"gantry.yml:9:38: error: 'ports' in 'blue_green' in service 'web' must list two ports (blue, green), found 3
+  |
+9 |     strategy: { blue_green: { ports: [8081, 8082, 8083] } }
+  |                                      ^^^^^^^^^^^^^^^^^^^
+  = help: e.g. [8081, 8082]
+"#,
+    ),
+    (
+        "blue_green_needs_port",
+        "services:\n  web:\n    run: { systemd: { exec: /bin/app } }\n    strategy: { blue_green: { ports: [8081, 8082] } }\n",
+        r#"gantry.yml:8:15: error: the blue_green strategy of service 'web' needs the service's 'port'
+  |
+8 |     strategy: { blue_green: { ports: [8081, 8082] } }
+  |               ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+  = help: add `port: 8080`: nginx listens there and sends requests to the live slot
+"#,
+    ),
+    (
+        "blue_green_port_is_a_slot",
+        "services:\n  web:\n    run: { systemd: { exec: /bin/app } }\n    port: 8082\n    strategy: { blue_green: { ports: [8081, 8082] } }\n",
+        r#"gantry.yml:9:15: error: service 'web' listens on port 8082, which is also a blue_green slot's port
+  |
+9 |     strategy: { blue_green: { ports: [8081, 8082] } }
+  |               ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+  = help: nginx listens on `port`; the slots need two other ports
 "#,
     ),
     (
@@ -358,7 +430,9 @@ fn the_example_in_docs_deploy_md_is_valid() {
     let names: Vec<&str> = ws.environments.keys().map(String::as_str).collect();
     assert_eq!(names, ["staging", "production"]);
     let web = &ws.services["web"];
-    let Strategy::Rolling(rolling) = &web.strategy;
+    let Strategy::Rolling(rolling) = &web.strategy else {
+        panic!("{:?}", web.strategy)
+    };
     assert_eq!(rolling.batch, Batch::Percent(25));
     assert_eq!(web.hooks.pre.as_deref(), Some("./migrate.sh"));
 }

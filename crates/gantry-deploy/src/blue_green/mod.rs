@@ -1,0 +1,334 @@
+//! The `blue_green` strategy. Per host, batch by batch: the new release starts in the
+//! idle slot beside the live one (its own unit, on that slot's port), passes the health
+//! gate there while the live slot keeps serving, then nginx is switched to it with a
+//! graceful reload. The old slots keep running until every host is switched, so an
+//! unhealthy host puts every switched host back with one reload each; after the last
+//! batch the old slots drain for `drain` and stop.
+
+mod nginx;
+mod script;
+
+use std::time::Instant;
+
+use gantry_workspace::{BlueGreen, Run};
+
+pub use nginx::{Upstream, site};
+
+use crate::batch::batches;
+use crate::health::{HealthResult, Probe, gate};
+use crate::layout::Slot;
+use crate::parallel::each;
+use crate::report::DeploymentReport;
+use crate::rollout::{End, Fleet, millis};
+use crate::script::PreviousLink;
+use crate::unit::{UnitContext, render_unit};
+
+/// Puts `versions[i]` live on host `i`, every host, as `bg` says; on a failure every
+/// host is put back as it was. The report's hosts get `slot`, `switched`, `health`,
+/// `rolled_back` and errors.
+pub(crate) fn switch_over(
+    fleet: &Fleet<'_>,
+    bg: &BlueGreen,
+    versions: &[String],
+    report: &mut DeploymentReport,
+) -> End {
+    let Fleet {
+        service,
+        hosts,
+        layout,
+        states,
+        lease,
+        progress,
+    } = *fleet;
+    let Some(listen) = service.port else {
+        return End::Failed("the blue_green strategy needs the service's port".into());
+    };
+    // The new release goes to the slot that is not live (blue on a first deploy).
+    let slots: Vec<Slot> = states
+        .iter()
+        .map(|s| s.live.map_or(Slot::Blue, Slot::other))
+        .collect();
+    let plan = batches(hosts.len(), bg.batch);
+    let mut started: Vec<usize> = Vec::new();
+    let mut live: Vec<usize> = Vec::new();
+    let mut failure = None;
+    for (n, batch) in plan.iter().enumerate() {
+        if let Some(why) = lease.lost() {
+            failure = Some(why);
+            break;
+        }
+        progress(&format!(
+            "batch {}/{}: starting {}",
+            n + 1,
+            plan.len(),
+            batch
+                .iter()
+                .map(|&i| format!(
+                    "{} {} in the {} slot (port {})",
+                    hosts[i].name,
+                    versions[i],
+                    slots[i].name(),
+                    slots[i].port(bg.ports)
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        let results = each(batch, |&i| {
+            let t0 = Instant::now();
+            let r = start_and_go_live(fleet, bg, listen, i, slots[i], &versions[i]);
+            (r, millis(t0))
+        });
+        let mut bad = Vec::new();
+        for (&i, (r, ms)) in batch.iter().zip(results) {
+            let host = &mut report.hosts[i];
+            host.duration_ms += ms;
+            host.slot = Some(slots[i]);
+            started.push(i);
+            if let Some(h) = r.health {
+                if h.healthy {
+                    progress(&format!(
+                        "{}: healthy on {} in the {} slot ({} attempt(s))",
+                        host.host,
+                        versions[i],
+                        slots[i].name(),
+                        h.attempts
+                    ));
+                }
+                host.health = Some(h);
+            }
+            host.switched = r.live;
+            if r.live {
+                live.push(i);
+                progress(&format!(
+                    "{}: nginx now sends requests to {}",
+                    host.host, versions[i]
+                ));
+            }
+            if let Some(e) = r.error {
+                progress(&format!("{}: {e}", host.host));
+                host.error = Some(e);
+                bad.push(host.host.clone());
+            }
+        }
+        if !bad.is_empty() {
+            failure = Some(format!(
+                "{} failed on {}",
+                versions[batch[0]],
+                bad.join(", ")
+            ));
+            break;
+        }
+    }
+
+    if let Some(why) = failure {
+        if started.is_empty() {
+            return End::Failed(why);
+        }
+        progress(&format!("putting {} host(s) back: {why}", started.len()));
+        return if put_back(fleet, bg, listen, &slots, &started, &live, report) {
+            End::RolledBack(why)
+        } else {
+            End::RollbackFailed(why)
+        };
+    }
+
+    // Every host is live on the new slot: the old slots drain, then stop.
+    let old: Vec<usize> = (0..hosts.len())
+        .filter(|&i| states[i].live.is_some())
+        .collect();
+    if !old.is_empty() {
+        progress(&format!("draining the old slots for {:?}", bg.drain));
+        std::thread::sleep(bg.drain);
+        let stopped = each(&old, |&i| {
+            hosts[i].run_ok(&script::stop(layout, slots[i].other()))
+        });
+        for (&i, r) in old.iter().zip(stopped) {
+            if let Err(e) = r {
+                // The new release serves; an old slot still running is reported, not fatal.
+                report.hosts[i].error = Some(format!(
+                    "stopping the old {} slot failed: {e}",
+                    slots[i].other().name()
+                ));
+            }
+        }
+    }
+    End::Done
+}
+
+/// What happened on one host of a batch.
+struct HostStep {
+    health: Option<HealthResult>,
+    live: bool,
+    error: Option<String>,
+}
+
+fn start_and_go_live(
+    fleet: &Fleet<'_>,
+    bg: &BlueGreen,
+    listen: u16,
+    i: usize,
+    slot: Slot,
+    version: &str,
+) -> HostStep {
+    let target = &fleet.hosts[i];
+    let layout = fleet.layout;
+    let port = slot.port(bg.ports);
+    let fail = |health, error: String| HostStep {
+        health,
+        live: false,
+        error: Some(error),
+    };
+    let Run::Systemd(run) = &fleet.service.run;
+    let release_dir = layout.release(version);
+    let unit = match render_unit(
+        run,
+        &UnitContext {
+            service: &fleet.service.name,
+            version,
+            release_dir: &release_dir,
+            port: Some(port),
+            vars: &target.vars,
+        },
+    ) {
+        Ok(u) => u,
+        Err(e) => return fail(None, format!("service '{}': {e}", fleet.service.name)),
+    };
+    if let Err(e) = target.run_ok(&script::start(layout, slot, version, &unit)) {
+        return fail(
+            None,
+            format!("starting the {} slot failed: {e}", slot.name()),
+        );
+    }
+    let probe = Probe {
+        unit: layout.slot_unit_name(slot),
+        dir: release_dir,
+        port: Some(port),
+    };
+    let health = gate(target, &probe, fleet.service.health.as_ref());
+    if !health.healthy {
+        let why = format!(
+            "unhealthy in the {} slot after {} attempt(s): {}",
+            slot.name(),
+            health.attempts,
+            health.error.clone().unwrap_or_default()
+        );
+        return fail(Some(health), why);
+    }
+    let conf = site(
+        &fleet.service.name,
+        listen,
+        &[Upstream { port, weight: 1 }],
+        &format!("live slot {} ({version})", slot.name()),
+    );
+    match target.run_ok(&script::go_live(
+        layout,
+        slot,
+        version,
+        &conf,
+        &PreviousLink::FromCurrent,
+    )) {
+        Ok(_) => HostStep {
+            health: Some(health),
+            live: true,
+            error: None,
+        },
+        Err(e) => fail(Some(health), format!("switching nginx failed: {e}")),
+    }
+}
+
+/// Every started host back as it was: nginx on the old slot (still running) or off,
+/// `current`/`previous`/`live` restored, the new slot stopped; the old slot health-gated
+/// where one serves again. True when all are back and healthy.
+fn put_back(
+    fleet: &Fleet<'_>,
+    bg: &BlueGreen,
+    listen: u16,
+    slots: &[Slot],
+    started: &[usize],
+    live: &[usize],
+    report: &mut DeploymentReport,
+) -> bool {
+    let Fleet {
+        service,
+        hosts,
+        layout,
+        states,
+        ..
+    } = *fleet;
+    let results = each(started, |&i| {
+        let t0 = Instant::now();
+        let target = &hosts[i];
+        let state = &states[i];
+        let new = slots[i];
+        let mut health = None;
+        let mut result = Ok(());
+        if live.contains(&i) {
+            let previous = PreviousLink::Set(state.previous.clone());
+            let back = match (state.live, state.current.as_deref()) {
+                (Some(old), Some(version)) => {
+                    let port = old.port(bg.ports);
+                    let conf = site(
+                        &service.name,
+                        listen,
+                        &[Upstream { port, weight: 1 }],
+                        &format!("live slot {} ({version})", old.name()),
+                    );
+                    target
+                        .run_ok(&script::go_live(layout, old, version, &conf, &previous))
+                        .map(|_| Some((old, port)))
+                }
+                (None, Some(version)) => target
+                    .run_ok(&script::off_nginx(layout, Some((version, &previous))))
+                    .map(|_| None),
+                (_, None) => target
+                    .run_ok(&script::off_nginx(layout, None))
+                    .map(|_| None),
+            };
+            match back {
+                Ok(Some((old, port))) => {
+                    let probe = Probe {
+                        unit: layout.slot_unit_name(old),
+                        dir: layout.slot_link(old),
+                        port: Some(port),
+                    };
+                    health = Some(gate(target, &probe, service.health.as_ref()));
+                }
+                Ok(None) => {}
+                Err(e) => result = Err(format!("putting nginx back failed: {e}")),
+            }
+        }
+        if let Err(e) = target.run_ok(&script::stop(layout, new)) {
+            let e = format!("stopping the {} slot failed: {e}", new.name());
+            result = Err(match result {
+                Err(old) => format!("{old}; {e}"),
+                Ok(()) => e,
+            });
+        }
+        (result, health, millis(t0))
+    });
+    let mut all_back = true;
+    for (&i, (result, health, ms)) in started.iter().zip(results) {
+        let host = &mut report.hosts[i];
+        host.duration_ms += ms;
+        host.rolled_back = host.switched && result.is_ok();
+        if let Err(e) = result {
+            all_back = false;
+            host.error = Some(match &host.error {
+                Some(old) => format!("{old}; {e}"),
+                None => e,
+            });
+        }
+        if let Some(h) = &health
+            && !h.healthy
+        {
+            all_back = false;
+            let why = h.error.clone().unwrap_or_default();
+            host.error = Some(format!(
+                "{}; the old slot is unhealthy too: {why}",
+                host.error.clone().unwrap_or_default()
+            ));
+        }
+        host.rollback_health = health;
+    }
+    all_back
+}
