@@ -28,6 +28,8 @@ command -v ssh-keygen >/dev/null 2>&1 || need_pkgs+=(openssh-client)
 command -v useradd >/dev/null 2>&1 || need_pkgs+=(passwd)
 # Container test hosts (systemd, apt, nginx) are made once with debootstrap and docker import.
 [ -x /usr/sbin/debootstrap ] || need_pkgs+=(debootstrap)
+# gantry-deploy's canary analysis queries a real Prometheus server on loopback.
+[ -x /usr/bin/prometheus ] || need_pkgs+=(prometheus)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing ${need_pkgs[*]}"
   export DEBIAN_FRONTEND=noninteractive

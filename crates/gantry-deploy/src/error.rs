@@ -26,6 +26,9 @@ pub enum DeployError {
     Artifact(String),
     #[error("{0}")]
     Setup(String),
+    /// The environment's protection refused or timed out (branch, window, approvals).
+    #[error("{0}")]
+    Protected(String),
     #[error(transparent)]
     Lock(#[from] LockError),
 }

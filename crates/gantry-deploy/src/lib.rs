@@ -7,20 +7,25 @@
 //! on a host), `unit` (the systemd unit rendered from `run.systemd`), `script` (the shell
 //! run on hosts, one round trip per step), `target` (hosts with their transports),
 //! `health/` (the gate: http, tcp, command), `batch` (batches of hosts), `blue_green/`
-//! (the blue-green strategy: slots, the nginx site, its scripts), `prune` (which
-//! releases go), `lock/` (the environment's deploy lock with a lease; `host_file` on the
-//! first host), `rollout` (a deploy), `rollback` (a rollback by hand), `report` (the
+//! (the blue-green strategy: slots, the nginx site, its scripts), `canary/` (weighted
+//! steps, the analysis of nginx's log and Prometheus), `prune` (which
+//! releases go), `protect/` (branches, deploy windows, approvals), `lock/` (the environment's deploy lock with a lease; `host_file` on the
+//! first host), `rollout` (a deploy), `rollback` (a rollback by hand), `promote` (the
+//! release another environment runs, fetched for a deploy), `report` (the
 //! deployment record, JSON and human).
 #![forbid(unsafe_code)]
 
 mod artifact;
 mod batch;
 mod blue_green;
+mod canary;
 mod error;
 mod health;
 mod layout;
 pub mod lock;
 mod parallel;
+mod promote;
+pub mod protect;
 mod prune;
 mod report;
 mod request;
@@ -32,9 +37,12 @@ mod unit;
 
 pub use artifact::{Packed, pack};
 pub use batch::batches;
+pub use canary::{StepReport, Traffic};
 pub use error::DeployError;
 pub use health::HealthResult;
 pub use layout::{DEFAULT_BASE_DIR, Layout, Slot, check_version};
+pub use promote::{Fetched, fetch_current};
+pub use protect::approve_release as approve;
 pub use prune::{ReleaseEntry, releases_to_delete};
 pub use report::{DeploymentReport, HostReport, Kind, Outcome, render};
 pub use request::{Options, Resolved, resolve};

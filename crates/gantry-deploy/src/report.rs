@@ -38,7 +38,7 @@ pub enum Kind {
 }
 
 /// One deployment of a service's version to an environment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeploymentReport {
     pub kind: Kind,
     pub service: String,
@@ -53,6 +53,21 @@ pub struct DeploymentReport {
     pub started_at: u64,
     pub duration_ms: u64,
     pub hosts: Vec<HostReport>,
+    /// Who started it (`protect::identity()`), and how (`cli`, `pipeline`, …).
+    pub triggered_by: String,
+    pub trigger: String,
+    /// The branch the release was built from, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// Who approved it, for a protected environment.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub approved_by: Vec<String>,
+    /// Started outside the environment's deploy windows (`--outside-window`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub outside_window: bool,
+    /// A canary's steps: what each measured and whether it passed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub canary: Vec<crate::canary::StepReport>,
 }
 
 impl DeploymentReport {
@@ -82,6 +97,12 @@ impl DeploymentReport {
                     ..HostReport::default()
                 })
                 .collect(),
+            triggered_by: String::new(),
+            trigger: String::new(),
+            branch: None,
+            approved_by: Vec::new(),
+            outside_window: false,
+            canary: Vec::new(),
         }
     }
 
@@ -190,6 +211,21 @@ pub fn render(report: &DeploymentReport) -> String {
             out.push_str(&format!("      {}: {e}\n", h.host));
         }
     }
+    for (n, step) in report.canary.iter().enumerate() {
+        let c = &step.canary;
+        out.push_str(&format!(
+            "  canary step {} ({}%): {} request(s), {} error(s) ({:.1}%), p95 {}{}: {}\n",
+            n + 1,
+            step.weight,
+            c.requests,
+            c.errors,
+            c.error_rate() * 100.0,
+            c.p95_ms.map_or("-".to_string(), |p| format!("{p} ms")),
+            step.prometheus
+                .map_or(String::new(), |v| format!(", prometheus {v}")),
+            if step.passed { "passed" } else { "FAILED" },
+        ));
+    }
     if let Some(e) = &report.error {
         out.push_str(&format!("error: {e}\n"));
     }
@@ -247,6 +283,12 @@ mod tests {
                     ..HostReport::default()
                 },
             ],
+            triggered_by: "alice@laptop".into(),
+            trigger: "cli".into(),
+            branch: None,
+            approved_by: Vec::new(),
+            outside_window: false,
+            canary: Vec::new(),
         };
         let text = render(&report);
         assert_eq!(

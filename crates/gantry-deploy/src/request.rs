@@ -19,6 +19,19 @@ pub struct Options {
     pub lock_poll: Duration,
     /// SSH connect timeout per host.
     pub connect_timeout: Duration,
+    /// The branch the release was built from, checked against the environment's
+    /// `branches`.
+    pub branch: Option<String>,
+    /// Deploy outside the environment's windows (recorded in the deployment record).
+    pub outside_window: bool,
+    /// How long a deploy waits for the approvals its environment needs.
+    pub approval_timeout: Duration,
+    /// How often a waiting deploy looks for approvals again.
+    pub approval_poll: Duration,
+    /// Who deploys (`protect::identity()` unless set): approvals by them do not count.
+    pub identity: String,
+    /// What triggered the deploy, for the record (`cli`, `pipeline`, …).
+    pub trigger: String,
 }
 
 impl Default for Options {
@@ -28,6 +41,12 @@ impl Default for Options {
             lock_timeout: Duration::from_secs(600),
             lock_poll: Duration::from_secs(2),
             connect_timeout: Duration::from_secs(10),
+            branch: None,
+            outside_window: false,
+            approval_timeout: Duration::from_secs(1800),
+            approval_poll: Duration::from_secs(5),
+            identity: crate::protect::identity(),
+            trigger: "cli".to_string(),
         }
     }
 }

@@ -17,7 +17,7 @@ use crate::lock::{HostFileLock, Lease};
 use crate::parallel::each;
 use crate::report::{DeploymentReport, Kind, Outcome};
 use crate::request::{Options, Resolved};
-use crate::rollout::{End, Fleet, Progress, connect, locked, millis, read_states};
+use crate::rollout::{End, Fleet, Progress, connect, locked, millis, read_states, stamp};
 use crate::script::{self, HostState, PreviousLink};
 use crate::target::Target;
 
@@ -38,9 +38,11 @@ pub fn rollback(
         &options.base_dir,
         &resolved.environment.name,
     );
-    locked(&lock, resolved, options, progress, |lease| {
+    let mut report = locked(&lock, resolved, options, progress, |lease| {
         run(resolved, &targets.hosts, to, options, lease, progress)
-    })
+    })?;
+    stamp(&mut report, options);
+    Ok(report)
 }
 
 fn run(
@@ -109,31 +111,46 @@ fn run(
         return finish(report, Outcome::Failed, Some(error));
     }
 
-    let rolling = match &service.strategy {
-        Strategy::Rolling(rolling) => rolling,
-        Strategy::BlueGreen(bg) => {
-            progress("blue-green: each host's release starts in the idle slot, then goes live");
-            let fleet = Fleet {
-                service,
-                hosts,
-                layout: &layout,
-                states: &states,
-                lease,
-                progress,
-            };
-            return match blue_green::switch_over(&fleet, bg, &targets, &mut report) {
-                End::Done => finish(report, Outcome::Succeeded, None),
-                End::Failed(why) => finish(report, Outcome::Failed, Some(why)),
-                End::RolledBack(why) => {
-                    let error = format!("{why}; every host is back where it was");
-                    finish(report, Outcome::Failed, Some(error))
-                }
-                End::RollbackFailed(why) => {
-                    let error = format!("{why}; putting the hosts back failed too, see the hosts");
-                    finish(report, Outcome::Failed, Some(error))
-                }
-            };
-        }
+    // Blue-green and canary roll back by a switch-over: a rollback is urgent, so no
+    // canary steps, straight to the release known good.
+    let switch_over = match &service.strategy {
+        Strategy::Rolling(_) => None,
+        Strategy::BlueGreen(bg) => Some(bg.clone()),
+        Strategy::Canary(c) => Some(gantry_workspace::BlueGreen {
+            ports: c.ports,
+            drain: c.drain,
+            batch: gantry_workspace::Batch::Percent(100),
+        }),
+    };
+    if let Some(bg) = switch_over {
+        progress("each host's release starts in the idle slot, then goes live");
+        let fleet = Fleet {
+            service,
+            hosts,
+            layout: &layout,
+            states: &states,
+            lease,
+            progress,
+        };
+        return match blue_green::switch_over(&fleet, &bg, &targets, &mut report) {
+            End::Done => finish(report, Outcome::Succeeded, None),
+            End::Failed(why) => finish(report, Outcome::Failed, Some(why)),
+            End::RolledBack(why) => {
+                let error = format!("{why}; every host is back where it was");
+                finish(report, Outcome::Failed, Some(error))
+            }
+            End::RollbackFailed(why) => {
+                let error = format!("{why}; putting the hosts back failed too, see the hosts");
+                finish(report, Outcome::Failed, Some(error))
+            }
+        };
+    }
+    let Strategy::Rolling(rolling) = &service.strategy else {
+        return finish(
+            report,
+            Outcome::Failed,
+            Some("no strategy to roll back with".into()),
+        );
     };
     let plan = batches(hosts.len(), rolling.batch);
     for (n, batch) in plan.iter().enumerate() {

@@ -11,7 +11,6 @@ use gantry_workspace::{Rolling, Run, Service, Strategy};
 
 use crate::artifact::{Packed, pack};
 use crate::batch::batches;
-use crate::blue_green;
 use crate::error::DeployError;
 use crate::health::{HealthResult, Probe, gate};
 use crate::layout::{Layout, check_version};
@@ -23,6 +22,7 @@ use crate::request::{Options, Resolved};
 use crate::script::{self, HostState, PreviousLink};
 use crate::target::{Target, Targets};
 use crate::unit::{UnitContext, render_unit};
+use crate::{blue_green, canary, protect};
 
 /// Where progress lines go (a terminal, a log).
 pub type Progress<'a> = &'a (dyn Fn(&str) + Sync);
@@ -63,17 +63,43 @@ pub fn deploy(
     progress: Progress<'_>,
 ) -> Result<DeploymentReport, DeployError> {
     check_version(version).map_err(DeployError::Version)?;
+    let env = resolved.environment;
+    protect::check_branch(&env.name, &env.branches, options.branch.as_deref())
+        .map_err(DeployError::Protected)?;
+    let window = protect::check_window(&env.name, &env.windows, jiff::Timestamp::now());
+    if let Err(why) = &window {
+        if !options.outside_window {
+            return Err(DeployError::Protected(why.clone()));
+        }
+        progress(&format!(
+            "deploying outside the windows of {} (--outside-window): this is in the record",
+            env.name
+        ));
+    }
     let packed = match resolved.artifact_path(artifact) {
         Some(path) => Some(pack(&path).map_err(DeployError::Artifact)?),
         None => None,
     };
     let targets = connect(resolved, options)?;
-    let lock = HostFileLock::new(
-        &targets.hosts[0],
-        &options.base_dir,
-        &resolved.environment.name,
-    );
-    locked(&lock, resolved, options, progress, |lease| {
+    // Approvals are waited for before the lock: a deploy waiting for people must not
+    // hold up another environment's rollback… or this one's.
+    let approved_by = if env.approvals > 0 {
+        protect::approval::wait(
+            &targets.hosts[0],
+            &options.base_dir,
+            &env.name,
+            &resolved.service.name,
+            version,
+            env.approvals,
+            &options.identity,
+            (options.approval_timeout, options.approval_poll),
+            progress,
+        )?
+    } else {
+        Vec::new()
+    };
+    let lock = HostFileLock::new(&targets.hosts[0], &options.base_dir, &env.name);
+    let mut report = locked(&lock, resolved, options, progress, |lease| {
         run(
             resolved,
             &targets.hosts,
@@ -83,7 +109,18 @@ pub fn deploy(
             lease,
             progress,
         )
-    })
+    })?;
+    stamp(&mut report, options);
+    report.approved_by = approved_by;
+    report.outside_window = window.is_err();
+    Ok(report)
+}
+
+/// Who and what started a deployment, and the build's branch, in its record.
+pub(crate) fn stamp(report: &mut DeploymentReport, options: &Options) {
+    report.triggered_by = options.identity.clone();
+    report.trigger = options.trigger.clone();
+    report.branch = options.branch.clone();
 }
 
 pub(crate) fn connect(resolved: &Resolved<'_>, options: &Options) -> Result<Targets, DeployError> {
@@ -285,6 +322,7 @@ fn run(
             let versions = vec![version.to_string(); hosts.len()];
             blue_green::switch_over(&fleet, bg, &versions, &mut report)
         }
+        Strategy::Canary(c) => canary::run(&fleet, c, version, &mut report),
     };
     match end {
         End::Done => {}
@@ -369,11 +407,8 @@ fn roll(fleet: &Fleet<'_>, rolling: &Rolling, version: &str, report: &mut Deploy
         let results = each(batch, |&i| {
             let t0 = Instant::now();
             let target = &hosts[i];
-            let switched = target.run_ok(&script::switch(
-                layout,
-                version,
-                &PreviousLink::FromCurrent,
-            ));
+            let switched =
+                target.run_ok(&script::switch(layout, version, &PreviousLink::FromCurrent));
             match switched {
                 Err(e) => (Err(format!("switch failed: {e}")), None, millis(t0)),
                 Ok(_) => {

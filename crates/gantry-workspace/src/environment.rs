@@ -1,6 +1,6 @@
 //! Environments (`environments:`): the hosts a service is deployed to, with the rules
-//! that protect them (approvals, allowed branches; kept for the server, not enforced by
-//! the CLI yet) and the lease of their deploy lock. Plain data.
+//! that protect them (approvals, allowed branches, deploy windows) and the lease of
+//! their deploy lock. Plain data.
 
 use std::time::Duration;
 
@@ -22,6 +22,8 @@ pub struct Environment {
     pub approvals: u32,
     /// Branches whose builds may be deployed here (`branches`; empty: any).
     pub branches: Vec<String>,
+    /// When deploys may start (`windows`; empty: any time).
+    pub windows: Vec<crate::window::DeployWindow>,
     /// How long the deploy lock lasts without renewal (`lock_lease`).
     #[serde(serialize_with = "crate::model::serialize_duration")]
     pub lock_lease: Duration,

@@ -18,6 +18,7 @@ mod resolve;
 mod secret_ref;
 mod service;
 mod url;
+mod window;
 
 pub use environment::{DEFAULT_LOCK_LEASE, Environment};
 pub use inventory::{
@@ -33,11 +34,12 @@ pub use model::{
 pub use resolve::{ProjectSecrets, ResolvedSecrets};
 pub use secret_ref::{SecretRef, SecretSource};
 pub use service::{
-    Artifact, Batch, BlueGreen, DEFAULT_DRAIN, DEFAULT_HEALTH_INTERVAL, DEFAULT_HEALTH_RETRIES,
-    DEFAULT_HEALTH_TIMEOUT, DEFAULT_KEEP, Health, HealthCheck, Hooks, Rolling, Run, Service,
-    Strategy, SystemdRun,
+    Analysis, Artifact, Batch, BlueGreen, Canary, CanaryStep, DEFAULT_DRAIN,
+    DEFAULT_HEALTH_INTERVAL, DEFAULT_HEALTH_RETRIES, DEFAULT_HEALTH_TIMEOUT, DEFAULT_KEEP, Health,
+    HealthCheck, Hooks, PrometheusCheck, Rolling, Run, Service, Strategy, SystemdRun,
 };
 pub use url::redact_url;
+pub use window::{ALL_DAYS, DeployWindow};
 
 /// The parsing context and YAML-to-JSON conversion, for other declaration files read
 /// on the same spanned YAML tree (`gantry-infra`'s resource files).

@@ -122,6 +122,10 @@ pub enum Strategy {
     /// one, is health-gated there, then nginx is switched to it with a graceful reload.
     #[serde(rename = "blue_green")]
     BlueGreen(BlueGreen),
+    /// `canary`: the new release starts in the idle slot and nginx gives it a growing
+    /// share of the requests, step by step, while an analysis watches its error rate and
+    /// latency; it goes live after the last step, or traffic returns to the stable slot.
+    Canary(Canary),
 }
 
 impl Default for Strategy {
@@ -156,6 +160,65 @@ pub struct BlueGreen {
     pub drain: Duration,
     /// Hosts switched at once (all of them unless `batch` says otherwise).
     pub batch: Batch,
+}
+
+/// `canary: { ports, steps, analysis, drain }`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Canary {
+    /// The blue and the green slot's ports, as for blue-green.
+    pub ports: [u16; 2],
+    /// The canary's share of requests, step by step.
+    pub steps: Vec<CanaryStep>,
+    pub analysis: Analysis,
+    /// How long the old slot keeps running after the canary went live.
+    #[serde(serialize_with = "serialize_duration")]
+    pub drain: Duration,
+}
+
+/// `{ weight: 10, hold: 1m }`: 10% of requests to the canary for a minute.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CanaryStep {
+    /// Percent of requests, 1 to 99.
+    pub weight: u32,
+    #[serde(serialize_with = "serialize_duration")]
+    pub hold: Duration,
+}
+
+/// What a canary step must show to pass, evaluated every `interval` while it holds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Analysis {
+    #[serde(serialize_with = "serialize_duration")]
+    pub interval: Duration,
+    /// Highest share (0–1) of the canary's requests answered with a 5xx.
+    pub max_error_rate: f64,
+    /// Highest 95th percentile of the canary's response time.
+    #[serde(serialize_with = "serialize_opt_duration")]
+    pub max_latency: Option<Duration>,
+    /// Fewest requests the canary must have had by the end of a step.
+    pub min_requests: u32,
+    pub prometheus: Option<PrometheusCheck>,
+}
+
+impl Default for Analysis {
+    fn default() -> Self {
+        Analysis {
+            interval: Duration::from_secs(5),
+            max_error_rate: 0.05,
+            max_latency: None,
+            min_requests: 0,
+            prometheus: None,
+        }
+    }
+}
+
+/// `prometheus: { url, query, max }`: an instant query whose value must stay at or
+/// under `max`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PrometheusCheck {
+    /// The server's base URL, without a trailing `/`.
+    pub url: String,
+    pub query: String,
+    pub max: f64,
 }
 
 /// How many hosts switch at once.

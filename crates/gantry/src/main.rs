@@ -45,11 +45,15 @@ enum Command {
     Rerun(cmd::cancel::RerunArgs),
     /// Plan or apply the hosts' configuration declared in the workspace (infra/*.yml).
     Infra(cmd::infra::InfraArgs),
-    /// Deploy a version of a service to an environment's hosts (rolling, health-gated,
-    /// rolled back automatically on failure).
+    /// Deploy a version of a service to an environment's hosts (rolling, blue-green or
+    /// canary, health-gated, rolled back automatically on failure).
     Deploy(cmd::deploy::DeployArgs),
     /// Roll a service back to its previous (or a given) release on an environment.
     Rollback(cmd::deploy::RollbackArgs),
+    /// Deploy to one environment exactly the release another one runs.
+    Promote(cmd::deploy::PromoteArgs),
+    /// Approve a release for a protected environment (one with `approvals:`).
+    Approve(cmd::deploy::ApproveArgs),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +71,8 @@ fn main() -> ExitCode {
         Command::Infra(args) => cmd::infra::main(args),
         Command::Deploy(args) => cmd::deploy::deploy(args),
         Command::Rollback(args) => cmd::deploy::rollback(args),
+        Command::Promote(args) => cmd::deploy::promote(args),
+        Command::Approve(args) => cmd::deploy::approve(args),
     };
     match result {
         Ok(code) => code,

@@ -6,17 +6,17 @@
 //! batch the old slots drain for `drain` and stop.
 
 mod nginx;
-mod script;
+pub(crate) mod script;
 
 use std::time::Instant;
 
 use gantry_workspace::{BlueGreen, Run};
 
-pub use nginx::{Upstream, site};
+pub use nginx::{Upstream, access_log, site};
 
 use crate::batch::batches;
 use crate::health::{HealthResult, Probe, gate};
-use crate::layout::Slot;
+use crate::layout::{Layout, Slot};
 use crate::parallel::each;
 use crate::report::DeploymentReport;
 use crate::rollout::{End, Fleet, millis};
@@ -170,17 +170,52 @@ fn start_and_go_live(
     slot: Slot,
     version: &str,
 ) -> HostStep {
+    let health = match start_and_gate(fleet, bg.ports, i, slot, version) {
+        Ok(h) => h,
+        Err((health, error)) => {
+            return HostStep {
+                health,
+                live: false,
+                error: Some(error),
+            };
+        }
+    };
+    let port = slot.port(bg.ports);
+    let conf = site(
+        &fleet.service.name,
+        listen,
+        &[Upstream { port, weight: 1 }],
+        &format!("live slot {} ({version})", slot.name()),
+    );
+    let live = fleet.hosts[i].run_ok(&script::go_live(
+        fleet.layout,
+        slot,
+        version,
+        &conf,
+        &PreviousLink::FromCurrent,
+    ));
+    HostStep {
+        health: Some(health),
+        live: live.is_ok(),
+        error: live.err().map(|e| format!("switching nginx failed: {e}")),
+    }
+}
+
+/// Starts `version` in `slot` on host `i` (its unit rendered for the slot's port) and
+/// runs the health gate there. `Err` carries the gate's result when it ran.
+pub(crate) fn start_and_gate(
+    fleet: &Fleet<'_>,
+    ports: [u16; 2],
+    i: usize,
+    slot: Slot,
+    version: &str,
+) -> Result<HealthResult, (Option<HealthResult>, String)> {
     let target = &fleet.hosts[i];
     let layout = fleet.layout;
-    let port = slot.port(bg.ports);
-    let fail = |health, error: String| HostStep {
-        health,
-        live: false,
-        error: Some(error),
-    };
+    let port = slot.port(ports);
     let Run::Systemd(run) = &fleet.service.run;
     let release_dir = layout.release(version);
-    let unit = match render_unit(
+    let unit = render_unit(
         run,
         &UnitContext {
             service: &fleet.service.name,
@@ -189,57 +224,43 @@ fn start_and_go_live(
             port: Some(port),
             vars: &target.vars,
         },
-    ) {
-        Ok(u) => u,
-        Err(e) => return fail(None, format!("service '{}': {e}", fleet.service.name)),
-    };
-    if let Err(e) = target.run_ok(&script::start(layout, slot, version, &unit)) {
-        return fail(
-            None,
-            format!("starting the {} slot failed: {e}", slot.name()),
-        );
-    }
-    let probe = Probe {
-        unit: layout.slot_unit_name(slot),
-        dir: release_dir,
-        port: Some(port),
-    };
+    )
+    .map_err(|e| (None, format!("service '{}': {e}", fleet.service.name)))?;
+    target
+        .run_ok(&script::start(layout, slot, version, &unit))
+        .map_err(|e| {
+            (
+                None,
+                format!("starting the {} slot failed: {e}", slot.name()),
+            )
+        })?;
+    let probe = slot_probe(layout, slot, port);
     let health = gate(target, &probe, fleet.service.health.as_ref());
-    if !health.healthy {
-        let why = format!(
-            "unhealthy in the {} slot after {} attempt(s): {}",
-            slot.name(),
-            health.attempts,
-            health.error.clone().unwrap_or_default()
-        );
-        return fail(Some(health), why);
+    if health.healthy {
+        return Ok(health);
     }
-    let conf = site(
-        &fleet.service.name,
-        listen,
-        &[Upstream { port, weight: 1 }],
-        &format!("live slot {} ({version})", slot.name()),
+    let why = format!(
+        "unhealthy in the {} slot after {} attempt(s): {}",
+        slot.name(),
+        health.attempts,
+        health.error.clone().unwrap_or_default()
     );
-    match target.run_ok(&script::go_live(
-        layout,
-        slot,
-        version,
-        &conf,
-        &PreviousLink::FromCurrent,
-    )) {
-        Ok(_) => HostStep {
-            health: Some(health),
-            live: true,
-            error: None,
-        },
-        Err(e) => fail(Some(health), format!("switching nginx failed: {e}")),
+    Err((Some(health), why))
+}
+
+/// What the gate probes for a slot: its unit, the release it runs, its port.
+pub(crate) fn slot_probe(layout: &Layout, slot: Slot, port: u16) -> Probe {
+    Probe {
+        unit: layout.slot_unit_name(slot),
+        dir: layout.slot_link(slot),
+        port: Some(port),
     }
 }
 
 /// Every started host back as it was: nginx on the old slot (still running) or off,
 /// `current`/`previous`/`live` restored, the new slot stopped; the old slot health-gated
 /// where one serves again. True when all are back and healthy.
-fn put_back(
+pub(crate) fn put_back(
     fleet: &Fleet<'_>,
     bg: &BlueGreen,
     listen: u16,
@@ -286,11 +307,7 @@ fn put_back(
             };
             match back {
                 Ok(Some((old, port))) => {
-                    let probe = Probe {
-                        unit: layout.slot_unit_name(old),
-                        dir: layout.slot_link(old),
-                        port: Some(port),
-                    };
+                    let probe = slot_probe(layout, old, port);
                     health = Some(gate(target, &probe, service.health.as_ref()));
                 }
                 Ok(None) => {}

@@ -1,5 +1,6 @@
-//! The nginx site of a blue-green (and later canary) service: nginx listens on the
-//! service's `port` and proxies to the live slot(s) on loopback, with weights. Pure.
+//! The nginx site of a blue-green or canary service: nginx listens on the service's
+//! `port` and proxies to the live slot(s) on loopback, with weights, logging each
+//! request's upstream, its status and response time for the canary analysis. Pure.
 
 use std::fmt::Write;
 
@@ -8,6 +9,13 @@ use std::fmt::Write;
 pub struct Upstream {
     pub port: u16,
     pub weight: u32,
+}
+
+/// Where nginx logs the service's requests, in the `gantry_<service>` format:
+/// `$msec|$upstream_addr|$upstream_status|$upstream_response_time` (the last three are
+/// lists when nginx tried more than one upstream).
+pub fn access_log(service: &str) -> String {
+    format!("/var/log/nginx/gantry-{service}.log")
 }
 
 /// The site for `service` listening on `listen`. Only servers with a weight above zero
@@ -27,7 +35,12 @@ pub fn site(service: &str, listen: u16, upstreams: &[Upstream], note: &str) -> S
     // Connections to the slots are reused; a reload starts new workers and lets the old
     // ones finish the requests they hold (graceful).
     s.push_str("    keepalive 32;\n}\n");
+    let _ = writeln!(
+        s,
+        "log_format {name} '$msec|$upstream_addr|$upstream_status|$upstream_response_time';"
+    );
     let _ = writeln!(s, "server {{\n    listen {listen};");
+    let _ = writeln!(s, "    access_log {} {name};", access_log(service));
     let _ = writeln!(s, "    location / {{\n        proxy_pass http://{name};");
     s.push_str(
         "        proxy_http_version 1.1;

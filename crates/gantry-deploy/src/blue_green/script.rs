@@ -103,6 +103,15 @@ pub fn off_nginx(layout: &Layout, restore: Option<(&str, &PreviousLink)>) -> Str
     s
 }
 
+/// Replaces the nginx site (checked with `nginx -t` first) and reloads nginx: a canary
+/// step's weights, or the stable slot alone again after an abort.
+pub fn set_site(layout: &Layout, site: &str) -> String {
+    let mut s = format!("set -eu\nconf={}\n", quote(&layout.nginx_conf()));
+    s.push_str(&write_site(site));
+    s.push_str(RELOAD_NGINX);
+    s
+}
+
 /// Stops a slot's unit and keeps it from starting at boot.
 pub fn stop(layout: &Layout, slot: Slot) -> String {
     let unit = quote(&layout.slot_unit_name(slot));

@@ -6,6 +6,9 @@
 
 mod bad_release;
 mod blue_green;
+mod canary;
 mod lock;
+mod promote;
+mod protect;
 mod rolling;
 mod support;

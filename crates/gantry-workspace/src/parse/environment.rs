@@ -1,5 +1,6 @@
 //! Reads the `environments:` section: each environment's hosts (host and group names
-//! checked against the inventory), approvals, allowed branches and deploy lock lease.
+//! checked against the inventory), approvals, allowed branches, deploy windows and the
+//! deploy lock lease.
 
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ const ENVIRONMENT_KEYS: &[&str] = &[
     "hosts",
     "approvals",
     "branches",
+    "windows",
     "lock_lease",
     "auto_deploy",
 ];
@@ -65,7 +67,7 @@ fn environment(cx: &mut Cx, key: &Node, node: &Node, inventory: &Inventory) -> O
     }
     let entries = cx.map(
         node,
-        "a map (hosts, approvals, branches, lock_lease)",
+        "a map (hosts, approvals, branches, windows, lock_lease)",
         &what,
     )?;
     cx.check_keys(entries, ENVIRONMENT_KEYS, &format!("in {what}"));
@@ -94,6 +96,11 @@ fn environment(cx: &mut Cx, key: &Node, node: &Node, inventory: &Inventory) -> O
         }
         None => Some(Vec::new()),
     };
+    let windows = match node.get("windows") {
+        Some(n) if n.kind == Kind::Null => Some(Vec::new()),
+        Some(n) => super::window::windows(cx, n, &format!("'windows' in {what}")),
+        None => Some(Vec::new()),
+    };
     let lock_lease = match node.get("lock_lease") {
         None => Some(DEFAULT_LOCK_LEASE),
         Some(n) => cx
@@ -115,6 +122,7 @@ fn environment(cx: &mut Cx, key: &Node, node: &Node, inventory: &Inventory) -> O
         hosts: hosts?,
         approvals: approvals?,
         branches: branches?,
+        windows: windows?,
         lock_lease: lock_lease?,
         span: key.span,
     })

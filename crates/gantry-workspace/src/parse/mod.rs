@@ -8,6 +8,8 @@ mod inventory;
 mod project;
 mod secret;
 mod service;
+mod strategy;
+mod window;
 
 pub use cx::Cx;
 pub use inventory::to_json;

@@ -9,11 +9,11 @@ use gantry_pipeline::yaml::{Kind, Node};
 use indexmap::IndexMap;
 
 use super::cx::Cx;
+use super::strategy;
 use crate::model::Project;
 use crate::service::{
-    Artifact, Batch, BlueGreen, DEFAULT_DRAIN, DEFAULT_HEALTH_INTERVAL, DEFAULT_HEALTH_RETRIES,
-    DEFAULT_HEALTH_TIMEOUT, DEFAULT_KEEP, Health, HealthCheck, Hooks, Rolling, Run, Service,
-    Strategy, SystemdRun,
+    Artifact, DEFAULT_HEALTH_INTERVAL, DEFAULT_HEALTH_RETRIES, DEFAULT_HEALTH_TIMEOUT,
+    DEFAULT_KEEP, Health, HealthCheck, Hooks, Run, Service, Strategy, SystemdRun,
 };
 
 const SERVICE_KEYS: &[&str] = &[
@@ -26,11 +26,6 @@ const HEALTH_KEYS: &[&str] = &["http", "tcp", "command", "interval", "retries", 
 const HTTP_KEYS: &[&str] = &["path", "expect", "port", "timeout"];
 const TCP_KEYS: &[&str] = &["port", "timeout"];
 const HOOK_KEYS: &[&str] = &["pre", "post"];
-const STRATEGY_KEYS: &[&str] = &["rolling", "blue_green"];
-/// Strategies of DESIGN.md this version does not run yet.
-const LATER_STRATEGIES: &[&str] = &["canary"];
-const ROLLING_KEYS: &[&str] = &["batch", "pause"];
-const BLUE_GREEN_KEYS: &[&str] = &["ports", "drain", "batch"];
 const MAX_KEEP: u32 = 100;
 const MAX_RETRIES: u32 = 1000;
 
@@ -141,7 +136,8 @@ fn service(
         None => Some(Hooks::default()),
     };
     let strategy = match node.get("strategy") {
-        Some(n) => strategy(cx, n, &what).and_then(|s| slots_fit(cx, n, s, port_value, &what)),
+        Some(n) => strategy::strategy(cx, n, &what)
+            .and_then(|s| strategy::slots_fit(cx, n, s, port_value, &what)),
         None => Some(Strategy::default()),
     };
     let keep = match node.get("keep") {
@@ -165,7 +161,7 @@ fn service(
     })
 }
 
-fn port(cx: &mut Cx, node: &Node, what: &str) -> Option<u16> {
+pub(super) fn port(cx: &mut Cx, node: &Node, what: &str) -> Option<u16> {
     cx.count(node, what, 1, 65535)
         .and_then(|p| u16::try_from(p).ok())
 }
@@ -445,200 +441,4 @@ fn hooks(cx: &mut Cx, node: &Node, what: &str) -> Option<Hooks> {
         pre: pre.map_or(Some(None), |p| p.map(Some))?,
         post: post.map_or(Some(None), |p| p.map(Some))?,
     })
-}
-
-fn strategy(cx: &mut Cx, node: &Node, what: &str) -> Option<Strategy> {
-    let place = format!("'strategy' in {what}");
-    let entries = cx.map(node, "a map (rolling or blue_green)", &place)?;
-    type Entries = Vec<(Node, Node)>;
-    let (later, others): (Entries, Entries) = entries
-        .iter()
-        .cloned()
-        .partition(|(k, _)| LATER_STRATEGIES.contains(&k.text.as_str()));
-    for (k, _) in &later {
-        let diag = cx
-            .error(
-                k.span,
-                format!("the '{}' strategy is not supported yet", k.text),
-            )
-            .with_help(
-                "use `rolling: { batch: 1 }` or `blue_green: { ports: [8081, 8082] }`; see docs/deploy.md for what exists now",
-            );
-        cx.push(diag);
-    }
-    cx.check_keys(&others, STRATEGY_KEYS, &format!("in {place}"));
-    if !later.is_empty() {
-        return None;
-    }
-    if others.len() > 1 {
-        let diag = cx
-            .error(node.span, format!("{place} names more than one strategy"))
-            .with_help("keep one");
-        cx.push(diag);
-        return None;
-    }
-    if let Some(bg) = node.get("blue_green") {
-        return blue_green(cx, bg, what).map(Strategy::BlueGreen);
-    }
-    let Some(rolling) = node.get("rolling") else {
-        cx.require(node, "rolling", &place, "add `rolling: { batch: 1 }`");
-        return None;
-    };
-    let place = format!("'rolling' in {what}");
-    if rolling.kind == Kind::Null {
-        return Some(Strategy::default());
-    }
-    let entries = cx.map(rolling, "a map (batch, pause)", &place)?;
-    cx.check_keys(entries, ROLLING_KEYS, &format!("in {place}"));
-    let batch = match rolling.get("batch") {
-        Some(n) => batch(cx, n, &format!("'batch' in {place}")),
-        None => Some(Batch::Count(1)),
-    };
-    let pause = rolling
-        .get("pause")
-        .map(|n| cx.duration(n, &format!("'pause' in {place}")));
-    Some(Strategy::Rolling(Rolling {
-        batch: batch?,
-        pause: pause.map_or(Some(None), |p| p.map(Some))?,
-    }))
-}
-
-/// `blue_green: { ports: [8081, 8082], drain: 5s, batch: "50%" }`.
-fn blue_green(cx: &mut Cx, node: &Node, what: &str) -> Option<BlueGreen> {
-    let place = format!("'blue_green' in {what}");
-    let help = "give the two slots' ports, e.g. `blue_green: { ports: [8081, 8082] }`: the service's `port` is where nginx listens";
-    if node.kind == Kind::Null {
-        let diag = cx
-            .error(node.span, format!("{place} has no 'ports'"))
-            .with_help(help);
-        cx.push(diag);
-        return None;
-    }
-    let entries = cx.map(node, "a map (ports, drain, batch)", &place)?;
-    cx.check_keys(entries, BLUE_GREEN_KEYS, &format!("in {place}"));
-    let ports = match node.get("ports") {
-        None => {
-            cx.require(node, "ports", &place, help);
-            None
-        }
-        Some(n) => slot_ports(cx, n, &format!("'ports' in {place}")),
-    };
-    let drain = match node.get("drain") {
-        Some(n) => cx.duration(n, &format!("'drain' in {place}")),
-        None => Some(DEFAULT_DRAIN),
-    };
-    let batch = match node.get("batch") {
-        Some(n) => batch(cx, n, &format!("'batch' in {place}")),
-        None => Some(Batch::Percent(100)),
-    };
-    Some(BlueGreen {
-        ports: ports?,
-        drain: drain?,
-        batch: batch?,
-    })
-}
-
-/// Two different ports.
-fn slot_ports(cx: &mut Cx, node: &Node, what: &str) -> Option<[u16; 2]> {
-    let Kind::Seq(items) = &node.kind else {
-        cx.type_error(node, "a list of two ports, e.g. [8081, 8082]", what);
-        return None;
-    };
-    if items.len() != 2 {
-        let diag = cx
-            .error(
-                node.span,
-                format!(
-                    "{what} must list two ports (blue, green), found {}",
-                    items.len()
-                ),
-            )
-            .with_help("e.g. [8081, 8082]");
-        cx.push(diag);
-        return None;
-    }
-    let blue = port(cx, &items[0], what);
-    let green = port(cx, &items[1], what);
-    let (blue, green) = (blue?, green?);
-    if blue == green {
-        let diag = cx
-            .error(node.span, format!("{what} lists port {blue} twice"))
-            .with_help("each slot needs its own port");
-        cx.push(diag);
-        return None;
-    }
-    Some([blue, green])
-}
-
-/// A blue-green service needs its `port` (where nginx listens), apart from the slots'.
-fn slots_fit(
-    cx: &mut Cx,
-    node: &Node,
-    strategy: Strategy,
-    port: Option<u16>,
-    what: &str,
-) -> Option<Strategy> {
-    let Strategy::BlueGreen(bg) = &strategy else {
-        return Some(strategy);
-    };
-    match port {
-        None => {
-            let diag = cx
-                .error(
-                    node.span,
-                    format!("the blue_green strategy of {what} needs the service's 'port'"),
-                )
-                .with_help(
-                    "add `port: 8080`: nginx listens there and sends requests to the live slot",
-                );
-            cx.push(diag);
-            None
-        }
-        Some(p) if bg.ports.contains(&p) => {
-            let diag = cx
-                .error(
-                    node.span,
-                    format!("{what} listens on port {p}, which is also a blue_green slot's port"),
-                )
-                .with_help("nginx listens on `port`; the slots need two other ports");
-            cx.push(diag);
-            None
-        }
-        Some(_) => Some(strategy),
-    }
-}
-
-/// `2` or `"25%"`.
-fn batch(cx: &mut Cx, node: &Node, what: &str) -> Option<Batch> {
-    if let Kind::Int(_) = node.kind {
-        return cx.count(node, what, 1, 10_000).map(Batch::Count);
-    }
-    if node.kind == Kind::Str
-        && let Some(number) = node.text.trim().strip_suffix('%')
-    {
-        return match number.trim().parse::<u32>() {
-            Ok(p) if (1..=100).contains(&p) => Some(Batch::Percent(p)),
-            _ => {
-                let diag = cx
-                    .error(
-                        node.span,
-                        format!("{what} must be a percentage from 1% to 100%"),
-                    )
-                    .with_help("e.g. \"25%\": a quarter of the environment's hosts at a time");
-                cx.push(diag);
-                None
-            }
-        };
-    }
-    let diag = cx
-        .error(
-            node.span,
-            format!(
-                "expected a host count or a percentage for {what}, found {}",
-                node.describe()
-            ),
-        )
-        .with_help("e.g. `batch: 2` or `batch: \"25%\"`");
-    cx.push(diag);
-    None
 }

@@ -147,6 +147,48 @@ fn a_blue_green_strategy_is_read_with_its_defaults() {
 }
 
 #[test]
+fn the_canary_example_in_docs_deploy_md_is_valid() {
+    let docs = include_str!("../../../../docs/deploy.md");
+    let block = docs
+        .split("```yaml\n")
+        .find(|b| b.contains("canary:"))
+        .and_then(|rest| rest.split("```").next())
+        .unwrap();
+    let ws = workspace_of(block);
+    let Strategy::Canary(c) = &ws.services["api"].strategy else {
+        panic!("{:?}", ws.services["api"].strategy)
+    };
+    assert_eq!(c.ports, [9001, 9002]);
+    let weights: Vec<u32> = c.steps.iter().map(|s| s.weight).collect();
+    assert_eq!(weights, [10, 50]);
+    assert_eq!(c.steps[1].hold, Duration::from_secs(300));
+    assert!((c.analysis.max_error_rate - 0.01).abs() < 1e-12);
+    assert_eq!(c.analysis.max_latency, Some(Duration::from_millis(300)));
+    assert_eq!(c.analysis.min_requests, 50);
+    let prom = c.analysis.prometheus.as_ref().unwrap();
+    assert_eq!(prom.url, "http://prometheus.internal:9090");
+    assert!(prom.query.ends_with("or vector(0)"));
+    assert!((prom.max - 0.01).abs() < 1e-12);
+    assert_eq!(c.drain, Duration::from_secs(10));
+}
+
+#[test]
+fn deploy_windows_are_read_with_their_days_hours_and_zone() {
+    let source = format!(
+        "{HOSTS}environments:\n  production:\n    hosts: [web]\n    windows:\n      - {{ days: mon-fri, from: \"09:00\", to: \"17:00\", timezone: Europe/Berlin }}\n      - {{ days: \"fri-mon\", from: \"22:00\", to: \"02:00\" }}\n"
+    );
+    let ws = workspace_of(&source);
+    let w = &ws.environments["production"].windows;
+    assert_eq!(w.len(), 2);
+    assert_eq!((w[0].days, w[0].from, w[0].to), (0b0001_1111, 540, 1020));
+    assert_eq!(w[0].timezone, "Europe/Berlin");
+    assert_eq!(w[0].text, "mon-fri 09:00-17:00 Europe/Berlin");
+    assert_eq!((w[1].days, w[1].from, w[1].to), (0b0111_0001, 1320, 120));
+    assert_eq!(w[1].timezone, "UTC");
+    assert!(w[1].contains(6, 23 * 60) && w[1].contains(0, 60) && !w[1].contains(2, 23 * 60));
+}
+
+#[test]
 fn batch_sizes_round_percentages_up_and_never_reach_zero() {
     assert_eq!(Batch::Count(2).size(4), 2);
     assert_eq!(Batch::Count(5).size(4), 5);
@@ -287,13 +329,84 @@ const CASES: &[(&str, &str, &str)] = &[
 "#,
     ),
     (
-        "canary",
-        "services:\n  web:\n    run: { systemd: { exec: /bin/app } }\n    strategy: { canary: {} }\n",
-        r#"gantry.yml:8:17: error: the 'canary' strategy is not supported yet
+        "window_mistakes",
+        "environments:\n  production: { hosts: [web], windows: [{ days: mon-frx, from: 9am, to: \"25:00\", timezone: Mars/Base }] }\n",
+        r#"gantry.yml:6:49: error: 'days' in window 1 of 'windows' in environment 'production' must name days like mon-fri or sat,sun
   |
-8 |     strategy: { canary: {} }
-  |                 ^^^^^^
-  = help: use `rolling: { batch: 1 }` or `blue_green: { ports: [8081, 8082] }`; see docs/deploy.md for what exists now
+6 |   production: { hosts: [web], windows: [{ days: mon-frx, from: 9am, to: "25:00", timezone: Mars/Base }] }
+  |                                                 ^^^^^^^
+  = help: days are mon, tue, wed, thu, fri, sat, sun; a range wraps round the week (fri-mon)
+
+gantry.yml:6:64: error: 'from' in window 1 of 'windows' in environment 'production' must be a time of day like "09:00"
+  |
+6 |   production: { hosts: [web], windows: [{ days: mon-frx, from: 9am, to: "25:00", timezone: Mars/Base }] }
+  |                                                                ^^^
+  = help: hours 00 to 23, minutes 00 to 59; quote it in YAML
+
+gantry.yml:6:73: error: 'to' in window 1 of 'windows' in environment 'production' must be a time of day like "09:00"
+  |
+6 |   production: { hosts: [web], windows: [{ days: mon-frx, from: 9am, to: "25:00", timezone: Mars/Base }] }
+  |                                                                         ^^^^^^^
+  = help: hours 00 to 23, minutes 00 to 59; quote it in YAML
+
+gantry.yml:6:92: error: unknown time zone 'Mars/Base' in window 1 of 'windows' in environment 'production'
+  |
+6 |   production: { hosts: [web], windows: [{ days: mon-frx, from: 9am, to: "25:00", timezone: Mars/Base }] }
+  |                                                                                            ^^^^^^^^^
+  = help: use an IANA name such as Europe/Berlin, America/New_York or UTC
+"#,
+    ),
+    (
+        "canary_no_steps",
+        "services:\n  web:\n    run: { systemd: { exec: /bin/app } }\n    port: 8080\n    strategy: { canary: { ports: [8081, 8082], steps: [] } }\n",
+        r#"gantry.yml:9:55: error: 'steps' in 'canary' in service 'web' is empty
+  |
+9 |     strategy: { canary: { ports: [8081, 8082], steps: [] } }
+  |                                                       ^^^
+  = help: give at least one step, e.g. `[{ weight: 10, hold: 1m }]`
+"#,
+    ),
+    (
+        "canary_step_mistakes",
+        "services:\n  web:\n    run: { systemd: { exec: /bin/app } }\n    port: 8080\n    strategy: { canary: { ports: [8081, 8082], steps: [{ weight: 100, hold: 1m }, { wieght: 5 }] } }\n",
+        r#"gantry.yml:9:66: error: 'weight' in step 1 of 'steps' in 'canary' in service 'web' must be between 1 and 99, found 100
+  |
+9 |     strategy: { canary: { ports: [8081, 8082], steps: [{ weight: 100, hold: 1m }, { wieght: 5 }] } }
+  |                                                                  ^^^
+
+gantry.yml:9:83: error: step 2 of 'steps' in 'canary' in service 'web' has no 'hold'
+  |
+9 |     strategy: { canary: { ports: [8081, 8082], steps: [{ weight: 100, hold: 1m }, { wieght: 5 }] } }
+  |                                                                                   ^^^^^^^^^^^^^
+  = help: how long the step lasts while the analysis runs, e.g. `hold: 1m`
+
+gantry.yml:9:85: error: unknown key 'wieght' in step 2 of 'steps' in 'canary' in service 'web'
+  |
+9 |     strategy: { canary: { ports: [8081, 8082], steps: [{ weight: 100, hold: 1m }, { wieght: 5 }] } }
+  |                                                                                     ^^^^^^ unknown key
+  = help: did you mean 'weight'?
+"#,
+    ),
+    (
+        "canary_analysis_mistakes",
+        "services:\n  web:\n    run: { systemd: { exec: /bin/app } }\n    port: 8080\n    strategy: { canary: { ports: [8081, 8082], steps: [{ weight: 10, hold: 1m }], analysis: { max_error_rate: 5, prometheus: { url: prom:9090, query: up } } } }\n",
+        r#"gantry.yml:9:111: error: 'max_error_rate' in 'analysis' in 'canary' in service 'web' must be a percentage from 0% to 100%
+  |
+9 |     strategy: { canary: { ports: [8081, 8082], steps: [{ weight: 10, hold: 1m }], analysis: { max_error_rate: 5, prometheus: { url: prom:9090, query: up } } } }
+  |                                                                                                               ^
+  = help: e.g. "5%": the analysis fails when more than 5% of the canary's requests get a 5xx
+
+gantry.yml:9:126: error: 'prometheus' in 'analysis' in 'canary' in service 'web' has no 'max'
+  |
+9 |     strategy: { canary: { ports: [8081, 8082], steps: [{ weight: 10, hold: 1m }], analysis: { max_error_rate: 5, prometheus: { url: prom:9090, query: up } } } }
+  |                                                                                                                              ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+  = help: e.g. `prometheus: { url: "http://prometheus:9090", query: "sum(rate(http_errors_total{version='canary'}[1m])) or vector(0)", max: 0.05 }`
+
+gantry.yml:9:133: error: 'url' in 'prometheus' in 'analysis' in 'canary' in service 'web' must start with http:// or https://
+  |
+9 |     strategy: { canary: { ports: [8081, 8082], steps: [{ weight: 10, hold: 1m }], analysis: { max_error_rate: 5, prometheus: { url: prom:9090, query: up } } } }
+  |                                                                                                                                     ^^^^^^^^^
+  = help: the base URL of the Prometheus server, e.g. http://prometheus:9090
 "#,
     ),
     (
@@ -435,4 +548,20 @@ fn the_example_in_docs_deploy_md_is_valid() {
     };
     assert_eq!(rolling.batch, Batch::Percent(25));
     assert_eq!(web.hooks.pre.as_deref(), Some("./migrate.sh"));
+}
+
+#[test]
+fn the_blue_green_example_in_docs_deploy_md_is_valid() {
+    let docs = include_str!("../../../../docs/deploy.md");
+    let block = docs
+        .split("```yaml\n")
+        .find(|b| b.contains("blue_green:"))
+        .and_then(|rest| rest.split("```").next())
+        .unwrap();
+    let ws = workspace_of(block);
+    let Strategy::BlueGreen(bg) = &ws.services["web"].strategy else {
+        panic!("{:?}", ws.services["web"].strategy)
+    };
+    assert_eq!(bg.ports, [8081, 8082]);
+    assert_eq!(bg.drain, Duration::from_secs(10));
 }

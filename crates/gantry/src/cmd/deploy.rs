@@ -1,6 +1,7 @@
-//! `gantry deploy` and `gantry rollback`: a service's release rolled out to an
-//! environment's hosts (or rolled back) from this machine, without a server, through
-//! `gantry-deploy`. Exit codes: 0 succeeded, 1 failed or rolled back (and bad input:
+//! `gantry deploy`, `gantry rollback`, `gantry promote` and `gantry approve`: a
+//! service's release rolled out to an environment's hosts (rolled back, or taken from
+//! another environment) from this machine, without a server, through `gantry-deploy`;
+//! and the approval a protected environment waits for. Exit codes: 0 succeeded, 1 failed or rolled back (and bad input:
 //! unknown service or environment, missing artifact, the deploy lock not obtained).
 
 use std::path::{Path, PathBuf};
@@ -41,6 +42,67 @@ pub struct DeployArgs {
     /// The file or directory to ship (default: the service's `artifact.path`).
     #[arg(long, value_name = "PATH")]
     pub artifact: Option<PathBuf>,
+    #[command(flatten)]
+    pub protection: ProtectionArgs,
+}
+
+/// How a deploy meets its environment's protection.
+#[derive(Args, Debug)]
+pub struct ProtectionArgs {
+    /// The branch the release was built from (checked against the environment's
+    /// `branches`).
+    #[arg(long)]
+    pub branch: Option<String>,
+    /// Deploy even outside the environment's deploy windows (said in the record).
+    #[arg(long)]
+    pub outside_window: bool,
+    /// How long to wait for the approvals the environment needs (e.g. 30m).
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = duration)]
+    pub approval_timeout: Duration,
+}
+
+#[derive(Args, Debug)]
+pub struct PromoteArgs {
+    /// The service to promote.
+    pub service: String,
+    /// The environment whose running release is promoted.
+    #[arg(long, value_name = "ENV")]
+    pub from: String,
+    /// The environment it is deployed to.
+    #[arg(long, value_name = "ENV")]
+    pub to: String,
+    /// The workspace directory (holding gantry.yml).
+    #[arg(long, default_value = ".")]
+    pub workspace: PathBuf,
+    /// Print the deployment record as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// How long to wait for another deploy's lock on the environment (e.g. 30s, 10m).
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = duration)]
+    pub lock_timeout: Duration,
+    /// Where services live on the hosts.
+    #[arg(long, value_name = "DIR", default_value = gantry_deploy::DEFAULT_BASE_DIR)]
+    pub base_dir: String,
+    #[command(flatten)]
+    pub protection: ProtectionArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ApproveArgs {
+    /// The service whose release is approved.
+    pub service: String,
+    /// The protected environment.
+    #[arg(long = "env", value_name = "ENV")]
+    pub environment: String,
+    /// The version approved (exactly this one).
+    #[arg(long)]
+    pub version: String,
+    /// The workspace directory (holding gantry.yml).
+    #[arg(long, default_value = ".")]
+    pub workspace: PathBuf,
+    /// Where services live on the hosts.
+    #[arg(long, value_name = "DIR", default_value = gantry_deploy::DEFAULT_BASE_DIR)]
+    pub base_dir: String,
 }
 
 #[derive(Args, Debug)]
@@ -58,69 +120,169 @@ fn duration(s: &str) -> Result<Duration, String> {
 
 pub fn deploy(args: DeployArgs) -> anyhow::Result<ExitCode> {
     let artifact = args.artifact.clone();
-    run(&args.common, |resolved, options, progress| {
-        gantry_deploy::deploy(
-            resolved,
-            &args.version,
-            artifact.as_deref(),
-            options,
-            progress,
-        )
-    })
+    let Some(loaded) = load(&args.common.workspace) else {
+        return Ok(ExitCode::from(1));
+    };
+    let Some(resolved) = resolve(&loaded, &args.common.service, &args.common.environment) else {
+        return Ok(ExitCode::from(1));
+    };
+    let options = with_protection(common_options(&args.common), &args.protection);
+    let progress = |line: &str| eprintln!("{line}");
+    let result = gantry_deploy::deploy(
+        &resolved,
+        &args.version,
+        artifact.as_deref(),
+        &options,
+        &progress,
+    );
+    report(result, args.common.json)
 }
 
 pub fn rollback(args: RollbackArgs) -> anyhow::Result<ExitCode> {
-    run(&args.common, |resolved, options, progress| {
-        gantry_deploy::rollback(resolved, args.to.as_deref(), options, progress)
-    })
+    let Some(loaded) = load(&args.common.workspace) else {
+        return Ok(ExitCode::from(1));
+    };
+    let Some(resolved) = resolve(&loaded, &args.common.service, &args.common.environment) else {
+        return Ok(ExitCode::from(1));
+    };
+    let options = common_options(&args.common);
+    let progress = |line: &str| eprintln!("{line}");
+    let result = gantry_deploy::rollback(&resolved, args.to.as_deref(), &options, &progress);
+    report(result, args.common.json)
 }
 
-fn run(
-    args: &CommonArgs,
-    work: impl FnOnce(
-        &gantry_deploy::Resolved<'_>,
-        &Options,
-        gantry_deploy::Progress<'_>,
-    ) -> Result<DeploymentReport, DeployError>,
-) -> anyhow::Result<ExitCode> {
-    let loaded = match gantry_workspace::load(&args.workspace) {
-        Ok(loaded) => loaded,
-        Err(gantry_workspace::LoadError::Invalid(invalid)) => {
-            eprint!("{}", invalid.render(false));
-            return Ok(ExitCode::from(1));
-        }
+/// Deploys to `--to` the release `--from` runs, fetched from its first host.
+pub fn promote(args: PromoteArgs) -> anyhow::Result<ExitCode> {
+    let Some(loaded) = load(&args.workspace) else {
+        return Ok(ExitCode::from(1));
+    };
+    let (Some(from), Some(to)) = (
+        resolve(&loaded, &args.service, &args.from),
+        resolve(&loaded, &args.service, &args.to),
+    ) else {
+        return Ok(ExitCode::from(1));
+    };
+    let options = Options {
+        base_dir: args.base_dir.clone(),
+        lock_timeout: args.lock_timeout,
+        trigger: format!("promote from {}", args.from),
+        ..Options::default()
+    };
+    let options = with_protection(options, &args.protection);
+    let progress = |line: &str| eprintln!("{line}");
+    let fetched = match gantry_deploy::fetch_current(&from, &options, &progress) {
+        Ok(f) => f,
         Err(e) => {
             eprintln!("error: {e}");
             return Ok(ExitCode::from(1));
         }
     };
-    if !loaded.diagnostics.is_empty() {
-        eprint!("{}", loaded.render(&loaded.diagnostics, false));
-    }
-    let file = display_file(&loaded.path);
-    let resolved = match gantry_deploy::resolve(
-        &loaded.workspace,
-        &loaded.dir,
-        &args.service,
-        &args.environment,
-    ) {
-        Ok(r) => r,
-        Err(e) => {
-            // The workspace's own name for its file is `gantry.yml`; show where it is.
-            let text = e.to_string().replacen(&loaded.workspace.file, &file, 1);
-            eprintln!("error: {text}");
-            return Ok(ExitCode::from(1));
-        }
+    let result = gantry_deploy::deploy(
+        &to,
+        &fetched.version,
+        Some(fetched.dir.path()),
+        &options,
+        &progress,
+    );
+    report(result, args.json)
+}
+
+/// Records the caller's approval of a release for a protected environment.
+pub fn approve(args: ApproveArgs) -> anyhow::Result<ExitCode> {
+    let Some(loaded) = load(&args.workspace) else {
+        return Ok(ExitCode::from(1));
     };
+    let Some(resolved) = resolve(&loaded, &args.service, &args.environment) else {
+        return Ok(ExitCode::from(1));
+    };
+    if let Err(e) = gantry_deploy::check_version(&args.version) {
+        eprintln!("error: {e}");
+        return Ok(ExitCode::from(1));
+    }
     let options = Options {
+        base_dir: args.base_dir.clone(),
+        ..Options::default()
+    };
+    match gantry_deploy::approve(&resolved, &args.version, &options) {
+        Ok(list) => {
+            let needed = resolved.environment.approvals;
+            eprintln!(
+                "approved {} {} for {} as {}; approvals now: {} (the environment needs {needed} besides the deployer's own)",
+                args.service,
+                args.version,
+                args.environment,
+                options.identity,
+                list.iter()
+                    .map(|a| a.by.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn common_options(args: &CommonArgs) -> Options {
+    Options {
         base_dir: args.base_dir.clone(),
         lock_timeout: args.lock_timeout,
         ..Options::default()
+    }
+}
+
+fn with_protection(options: Options, p: &ProtectionArgs) -> Options {
+    Options {
+        branch: p.branch.clone(),
+        outside_window: p.outside_window,
+        approval_timeout: p.approval_timeout,
+        ..options
+    }
+}
+
+/// The workspace, or `None` after its errors were printed.
+fn load(dir: &Path) -> Option<gantry_workspace::Loaded> {
+    let loaded = match gantry_workspace::load(dir) {
+        Ok(loaded) => loaded,
+        Err(gantry_workspace::LoadError::Invalid(invalid)) => {
+            eprint!("{}", invalid.render(false));
+            return None;
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return None;
+        }
     };
-    let progress = |line: &str| eprintln!("{line}");
-    match work(&resolved, &options, &progress) {
+    if !loaded.diagnostics.is_empty() {
+        eprint!("{}", loaded.render(&loaded.diagnostics, false));
+    }
+    Some(loaded)
+}
+
+fn resolve<'a>(
+    loaded: &'a gantry_workspace::Loaded,
+    service: &str,
+    environment: &str,
+) -> Option<gantry_deploy::Resolved<'a>> {
+    match gantry_deploy::resolve(&loaded.workspace, &loaded.dir, service, environment) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            // The workspace's own name for its file is `gantry.yml`; show where it is.
+            let file = display_file(&loaded.path);
+            let text = e.to_string().replacen(&loaded.workspace.file, &file, 1);
+            eprintln!("error: {text}");
+            None
+        }
+    }
+}
+
+fn report(result: Result<DeploymentReport, DeployError>, json: bool) -> anyhow::Result<ExitCode> {
+    match result {
         Ok(report) => {
-            if args.json {
+            if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 print!("{}", gantry_deploy::render(&report));
