@@ -178,6 +178,16 @@ async fn run_attempt(
     attempt: u32,
     log: &LogSink,
 ) -> AttemptOutcome {
+    // A `deploy:` job is planned but not run by pipelines yet: it fails, saying so,
+    // rather than passing with nothing done.
+    if let Some(d) = &job.deploy {
+        let reason = format!(
+            "deploy jobs are not run by pipelines yet (service {}, environment {}): run `gantry deploy {} --env {} --version …` in a step instead (docs/deploy.md)",
+            d.service, d.environment, d.service, d.environment
+        );
+        log.system(&reason).await;
+        return AttemptOutcome::failed(reason);
+    }
     // The job's scope: run contexts plus matrix and needs.
     let mut contexts = shared.contexts.base.clone();
     contexts.insert(

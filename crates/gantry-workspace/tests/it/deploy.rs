@@ -151,7 +151,7 @@ fn the_canary_example_in_docs_deploy_md_is_valid() {
     let docs = include_str!("../../../../docs/deploy.md");
     let block = docs
         .split("```yaml\n")
-        .find(|b| b.contains("canary:"))
+        .find(|b| b.contains("canary:") && b.contains("api:"))
         .and_then(|rest| rest.split("```").next())
         .unwrap();
     let ws = workspace_of(block);
@@ -186,6 +186,28 @@ fn deploy_windows_are_read_with_their_days_hours_and_zone() {
     assert_eq!((w[1].days, w[1].from, w[1].to), (0b0111_0001, 1320, 120));
     assert_eq!(w[1].timezone, "UTC");
     assert!(w[1].contains(6, 23 * 60) && w[1].contains(0, 60) && !w[1].contains(2, 23 * 60));
+}
+
+#[test]
+fn the_worked_example_in_docs_deploy_md_is_valid() {
+    let docs = include_str!("../../../../docs/deploy.md");
+    let block = docs
+        .split("```yaml\n")
+        .find(|b| b.contains("stage1:"))
+        .and_then(|rest| rest.split("```").next())
+        .unwrap();
+    let ws = workspace_of(block);
+    let production = &ws.environments["production"];
+    assert_eq!(production.approvals, 1);
+    assert_eq!(production.branches, ["main"]);
+    assert_eq!(
+        production.windows[0].text,
+        "mon-thu 09:00-16:00 Europe/Berlin"
+    );
+    let Strategy::Canary(c) = &ws.services["web"].strategy else {
+        panic!("{:?}", ws.services["web"].strategy)
+    };
+    assert_eq!(c.analysis.min_requests, 100);
 }
 
 #[test]
@@ -536,7 +558,7 @@ fn the_example_in_docs_deploy_md_is_valid() {
     let docs = include_str!("../../../../docs/deploy.md");
     let block = docs
         .split("```yaml\n")
-        .nth(1)
+        .find(|b| b.contains("rolling: { batch: \"25%\""))
         .and_then(|rest| rest.split("```").next())
         .unwrap();
     let ws = workspace_of(block);

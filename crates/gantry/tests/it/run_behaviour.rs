@@ -395,3 +395,25 @@ fn parallelism_limit_bounds_running_jobs() {
         "with -j 2 exactly two jobs overlap at most:\n{timeline}"
     );
 }
+
+#[test]
+fn a_deploy_job_fails_saying_it_is_not_run_rather_than_passing() {
+    let p = Project::with_pipeline(
+        r#"
+jobs:
+  ship:
+    deploy: { service: web, environment: staging, version: v1 }
+"#,
+    );
+    let (code, report, _) = p.run_json(&[]);
+    assert_eq!(code, 1);
+    let ship = job(&report, "ship");
+    assert_eq!(ship["result"], "failure");
+    assert!(
+        ship["reason"]
+            .as_str()
+            .unwrap()
+            .contains("deploy jobs are not run by pipelines yet"),
+        "{ship}"
+    );
+}
