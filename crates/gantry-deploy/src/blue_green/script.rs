@@ -65,12 +65,12 @@ pub fn go_live(
     s.push_str(&format!("conf={conf}\n"));
     // A service that ran with `rolling` before holds the port nginx is about to take.
     s.push_str(&format!(
-        "if [ -f {plain_path} ]; then systemctl disable --now --quiet {plain_name} 2>/dev/null || systemctl stop {plain_name} 2>/dev/null || true; fi\n"
+        "if [ -f {plain_path} ] && {{ systemctl is-enabled --quiet {plain_name} 2>/dev/null || systemctl is-active --quiet {plain_name} 2>/dev/null; }}; then systemctl disable --now --quiet {plain_name} 2>/dev/null || systemctl stop {plain_name} 2>/dev/null || true; fi\n"
     ));
     s.push_str(&write_site(site));
     s.push_str(RELOAD_NGINX);
     s.push_str(&format!(
-        "systemctl enable --quiet {slot_unit} 2>/dev/null || true\n"
+        "systemctl is-enabled --quiet {slot_unit} 2>/dev/null || systemctl enable --quiet {slot_unit} 2>/dev/null || true\n"
     ));
     s.push_str(&links(layout, version, previous));
     s.push_str(&format!(
@@ -115,12 +115,15 @@ pub fn set_site(layout: &Layout, site: &str) -> String {
 /// Stops a slot's unit and keeps it from starting at boot.
 pub fn stop(layout: &Layout, slot: Slot) -> String {
     let unit = quote(&layout.slot_unit_name(slot));
-    format!("systemctl disable --quiet {unit} 2>/dev/null || true\nsystemctl stop {unit}\n")
+    format!(
+        "if systemctl is-enabled --quiet {unit} 2>/dev/null; then systemctl disable --quiet {unit} 2>/dev/null || true; fi\nsystemctl stop {unit}\n"
+    )
 }
 
 /// Reloads nginx when it runs (new workers take the new site, the old ones finish their
-/// requests), starts it when it does not.
-const RELOAD_NGINX: &str = "systemctl enable --quiet nginx 2>/dev/null || true
+/// requests), starts it when it does not. `enable` and `disable` here and above run only
+/// when they change something: each is a systemd reload of every unit file.
+const RELOAD_NGINX: &str = "systemctl is-enabled --quiet nginx 2>/dev/null || systemctl enable --quiet nginx 2>/dev/null || true
 if systemctl is-active --quiet nginx; then systemctl reload nginx; else systemctl start nginx; fi
 ";
 
