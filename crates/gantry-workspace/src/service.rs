@@ -212,13 +212,29 @@ impl Default for Analysis {
 }
 
 /// `prometheus: { url, query, max }`: an instant query whose value must stay at or
-/// under `max`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// under `max`. The URL may carry credentials (`https://user:token@…`): `Debug` and
+/// `Serialize` show it without them.
+#[derive(Clone, PartialEq, Serialize)]
 pub struct PrometheusCheck {
     /// The server's base URL, without a trailing `/`.
+    #[serde(serialize_with = "serialize_redacted_url")]
     pub url: String,
     pub query: String,
     pub max: f64,
+}
+
+impl std::fmt::Debug for PrometheusCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrometheusCheck")
+            .field("url", &crate::url::redact_url(&self.url))
+            .field("query", &self.query)
+            .field("max", &self.max)
+            .finish()
+    }
+}
+
+fn serialize_redacted_url<S: serde::Serializer>(url: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::url::redact_url(url))
 }
 
 /// How many hosts switch at once.

@@ -13,6 +13,8 @@ use serde_json::Value;
 /// not from inside an async runtime.
 pub fn query(check: &PrometheusCheck, timeout: Duration) -> Result<Option<f64>, String> {
     let url = format!("{}/api/v1/query", check.url);
+    // Messages name the server without the credentials its URL may carry.
+    let shown = gantry_workspace::redact_url(&url);
     let client = reqwest::blocking::Client::builder()
         .timeout(timeout)
         .build()
@@ -21,19 +23,19 @@ pub fn query(check: &PrometheusCheck, timeout: Duration) -> Result<Option<f64>, 
         .get(&url)
         .query(&[("query", check.query.as_str())])
         .send()
-        .map_err(|e| format!("GET {url}: {}", without_url(&e)))?;
+        .map_err(|e| format!("GET {shown}: {}", without_url(&e)))?;
     let status = response.status();
     let body = response
         .text()
-        .map_err(|e| format!("GET {url}: reading the answer: {}", without_url(&e)))?;
+        .map_err(|e| format!("GET {shown}: reading the answer: {}", without_url(&e)))?;
     if !status.is_success() {
         let why = serde_json::from_str::<Value>(&body)
             .ok()
             .and_then(|v| v["error"].as_str().map(str::to_string))
             .unwrap_or_else(|| body.chars().take(200).collect());
-        return Err(format!("GET {url}: status {}: {why}", status.as_u16()));
+        return Err(format!("GET {shown}: status {}: {why}", status.as_u16()));
     }
-    value(&body).map_err(|e| format!("GET {url}: {e}"))
+    value(&body).map_err(|e| format!("GET {shown}: {e}"))
 }
 
 /// The highest sample of an instant query's answer; `None` when it has none (or only
@@ -121,6 +123,26 @@ mod tests {
         assert!(value(bad).unwrap_err().contains("parse error at char 4"));
         let matrix = r#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#;
         assert!(value(matrix).unwrap_err().contains("matrix"));
+    }
+
+    #[test]
+    fn errors_name_the_server_without_its_credentials() {
+        let check = PrometheusCheck {
+            // Nothing listens on port 1 of loopback: the request fails at once.
+            url: "http://reader:s3cr3t-token@127.0.0.1:1".into(),
+            query: "up".into(),
+            max: 1.0,
+        };
+        let err = query(&check, Duration::from_secs(2)).unwrap_err();
+        assert!(err.contains("GET http://127.0.0.1:1/api/v1/query"), "{err}");
+        assert!(
+            !err.contains("s3cr3t-token") && !err.contains("reader"),
+            "{err}"
+        );
+        let debug = format!("{check:?}");
+        assert!(!debug.contains("s3cr3t-token"), "{debug}");
+        let json = serde_json::to_string(&check).unwrap();
+        assert!(!json.contains("s3cr3t-token"), "{json}");
     }
 
     #[test]

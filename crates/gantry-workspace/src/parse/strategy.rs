@@ -214,6 +214,10 @@ fn prometheus(cx: &mut Cx, node: &Node, what: &str) -> Option<PrometheusCheck> {
     let help = "e.g. `prometheus: { url: \"http://prometheus:9090\", query: \"sum(rate(http_errors_total{version='canary'}[1m])) or vector(0)\", max: 0.05 }`";
     let url = match node.get("url") {
         Some(n) => cx.text(n, &format!("'url' in {what}")).and_then(|u| {
+            if crate::url::userinfo_range(&u).is_some() {
+                // Credentials in the URL are a literal secret: never printed in a snippet.
+                cx.secret_spans.push(n.span);
+            }
             if u.starts_with("http://") || u.starts_with("https://") {
                 Some(u.trim_end_matches('/').to_string())
             } else {
