@@ -153,6 +153,50 @@ impl HostReport {
     pub fn healthy(&self) -> Option<bool> {
         self.health.as_ref().map(|h| h.healthy)
     }
+
+    /// Adds `e` after the host's error so far.
+    pub(crate) fn add_error(&mut self, e: String) {
+        self.error = Some(match self.error.take() {
+            Some(old) => format!("{old}; {e}"),
+            None => e,
+        });
+    }
+
+    /// Records how putting the host back went: `result` of the scripts, the gate of the
+    /// release serving again (`unhealthy` names it in the error), the time. True when
+    /// the host is back and healthy.
+    pub(crate) fn record_put_back(
+        &mut self,
+        result: Result<(), String>,
+        health: Option<HealthResult>,
+        ms: u64,
+        unhealthy: &str,
+    ) -> bool {
+        self.duration_ms += ms;
+        let mut back = result.is_ok();
+        if let Err(e) = result {
+            self.add_error(e);
+        }
+        if let Some(h) = &health
+            && !h.healthy
+        {
+            back = false;
+            self.add_error(format!(
+                "{unhealthy}: {}",
+                h.error.clone().unwrap_or_default()
+            ));
+        }
+        self.rollback_health = health;
+        back
+    }
+}
+
+/// `result`, with `e` added to its error (or as its error).
+pub(crate) fn also(result: Result<(), String>, e: String) -> Result<(), String> {
+    match result {
+        Err(old) => Err(format!("{old}; {e}")),
+        Ok(()) => Err(e),
+    }
 }
 
 /// The human report.

@@ -116,11 +116,7 @@ fn run(
     let switch_over = match &service.strategy {
         Strategy::Rolling(_) => None,
         Strategy::BlueGreen(bg) => Some(bg.clone()),
-        Strategy::Canary(c) => Some(gantry_workspace::BlueGreen {
-            ports: c.ports,
-            drain: c.drain,
-            batch: gantry_workspace::Batch::Percent(100),
-        }),
+        Strategy::Canary(c) => Some(c.as_blue_green()),
     };
     if let Some(bg) = switch_over {
         progress("each host's release starts in the idle slot, then goes live");

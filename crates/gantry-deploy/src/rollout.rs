@@ -539,30 +539,8 @@ fn roll_back(
     let mut all_back = true;
     for (&i, (result, health, ms)) in switched.iter().zip(results) {
         let host = &mut report.hosts[i];
-        host.duration_ms += ms;
-        match result {
-            Ok(()) => {
-                host.rolled_back = true;
-                if let Some(h) = &health
-                    && !h.healthy
-                {
-                    all_back = false;
-                    let why = h.error.clone().unwrap_or_default();
-                    host.error = Some(format!(
-                        "{}; unhealthy after the rollback too: {why}",
-                        host.error.clone().unwrap_or_default()
-                    ));
-                }
-                host.rollback_health = health;
-            }
-            Err(e) => {
-                all_back = false;
-                host.error = Some(match &host.error {
-                    Some(old) => format!("{old}; {e}"),
-                    None => e,
-                });
-            }
-        }
+        host.rolled_back = result.is_ok();
+        all_back &= host.record_put_back(result, health, ms, "unhealthy after the rollback too");
     }
     all_back
 }

@@ -175,6 +175,18 @@ pub struct Canary {
     pub drain: Duration,
 }
 
+impl Canary {
+    /// The blue-green switch over the same slots, on every host at once: how a canary
+    /// goes live where there is no stable release yet, and how it is rolled back.
+    pub fn as_blue_green(&self) -> BlueGreen {
+        BlueGreen {
+            ports: self.ports,
+            drain: self.drain,
+            batch: Batch::Percent(100),
+        }
+    }
+}
+
 /// `{ weight: 10, hold: 1m }`: 10% of requests to the canary for a minute.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CanaryStep {

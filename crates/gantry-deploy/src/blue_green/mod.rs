@@ -18,7 +18,7 @@ use crate::batch::batches;
 use crate::health::{HealthResult, Probe, gate};
 use crate::layout::{Layout, Slot};
 use crate::parallel::each;
-use crate::report::DeploymentReport;
+use crate::report::{DeploymentReport, also};
 use crate::rollout::{End, Fleet, millis};
 use crate::script::PreviousLink;
 use crate::unit::{UnitContext, render_unit};
@@ -35,10 +35,10 @@ pub(crate) fn switch_over(
     let Fleet {
         service,
         hosts,
-        layout,
         states,
         lease,
         progress,
+        ..
     } = *fleet;
     let Some(listen) = service.port else {
         return End::Failed("the blue_green strategy needs the service's port".into());
@@ -133,25 +133,8 @@ pub(crate) fn switch_over(
     }
 
     // Every host is live on the new slot: the old slots drain, then stop.
-    let old: Vec<usize> = (0..hosts.len())
-        .filter(|&i| states[i].live.is_some())
-        .collect();
-    if !old.is_empty() {
-        progress(&format!("draining the old slots for {:?}", bg.drain));
-        std::thread::sleep(bg.drain);
-        let stopped = each(&old, |&i| {
-            hosts[i].run_ok(&script::stop(layout, slots[i].other()))
-        });
-        for (&i, r) in old.iter().zip(stopped) {
-            if let Err(e) = r {
-                // The new release serves; an old slot still running is reported, not fatal.
-                report.hosts[i].error = Some(format!(
-                    "stopping the old {} slot failed: {e}",
-                    slots[i].other().name()
-                ));
-            }
-        }
-    }
+    let old: Vec<Option<Slot>> = states.iter().map(|s| s.live).collect();
+    drain_and_stop(fleet, &old, bg.drain, report);
     End::Done
 }
 
@@ -315,37 +298,49 @@ pub(crate) fn put_back(
             }
         }
         if let Err(e) = target.run_ok(&script::stop(layout, new)) {
-            let e = format!("stopping the {} slot failed: {e}", new.name());
-            result = Err(match result {
-                Err(old) => format!("{old}; {e}"),
-                Ok(()) => e,
-            });
+            result = also(
+                result,
+                format!("stopping the {} slot failed: {e}", new.name()),
+            );
         }
         (result, health, millis(t0))
     });
     let mut all_back = true;
     for (&i, (result, health, ms)) in started.iter().zip(results) {
         let host = &mut report.hosts[i];
-        host.duration_ms += ms;
         host.rolled_back = host.switched && result.is_ok();
-        if let Err(e) = result {
-            all_back = false;
-            host.error = Some(match &host.error {
-                Some(old) => format!("{old}; {e}"),
-                None => e,
-            });
-        }
-        if let Some(h) = &health
-            && !h.healthy
-        {
-            all_back = false;
-            let why = h.error.clone().unwrap_or_default();
-            host.error = Some(format!(
-                "{}; the old slot is unhealthy too: {why}",
-                host.error.clone().unwrap_or_default()
-            ));
-        }
-        host.rollback_health = health;
+        all_back &= host.record_put_back(result, health, ms, "the old slot is unhealthy too");
     }
     all_back
+}
+
+/// After every host went live: the old slots (`old[i]` on host `i`, where there is
+/// one) drain for `drain`, then stop. An old slot that does not stop is reported on
+/// its host, not fatal: the new release serves.
+pub(crate) fn drain_and_stop(
+    fleet: &Fleet<'_>,
+    old: &[Option<Slot>],
+    drain: std::time::Duration,
+    report: &mut DeploymentReport,
+) {
+    let hosts: Vec<(usize, Slot)> = old
+        .iter()
+        .enumerate()
+        .filter_map(|(i, slot)| slot.map(|s| (i, s)))
+        .collect();
+    if hosts.is_empty() {
+        return;
+    }
+    (fleet.progress)(&format!("draining the old slots for {drain:?}"));
+    std::thread::sleep(drain);
+    let stopped = each(&hosts, |&(i, slot)| {
+        fleet.hosts[i]
+            .run_ok(&script::stop(fleet.layout, slot))
+            .map_err(|e| format!("stopping the old {} slot failed: {e}", slot.name()))
+    });
+    for (&(i, _), r) in hosts.iter().zip(stopped) {
+        if let Err(e) = r {
+            report.hosts[i].error = Some(e);
+        }
+    }
 }

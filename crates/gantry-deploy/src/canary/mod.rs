@@ -12,7 +12,7 @@ mod traffic;
 
 use std::time::{Duration, Instant};
 
-use gantry_workspace::{Batch, BlueGreen, Canary, CanaryStep, Health};
+use gantry_workspace::{Canary, CanaryStep, Health};
 use serde::Serialize;
 
 pub use traffic::Traffic;
@@ -21,7 +21,7 @@ use crate::blue_green::{self, Upstream, access_log, script, site, slot_probe, st
 use crate::health::gate;
 use crate::layout::Slot;
 use crate::parallel::each;
-use crate::report::DeploymentReport;
+use crate::report::{DeploymentReport, also};
 use crate::rollout::{End, Fleet, millis};
 use crate::script::PreviousLink;
 
@@ -70,13 +70,8 @@ pub(crate) fn run(
             "{} has no live slot yet, so there is no stable release to compare with: going live as blue-green",
             hosts[i].name
         ));
-        let bg = BlueGreen {
-            ports: c.ports,
-            drain: c.drain,
-            batch: Batch::Percent(100),
-        };
         let versions = vec![version.to_string(); hosts.len()];
-        return blue_green::switch_over(fleet, &bg, &versions, report);
+        return blue_green::switch_over(fleet, &c.as_blue_green(), &versions, report);
     }
     let stable: Vec<Slot> = states
         .iter()
@@ -211,30 +206,15 @@ pub(crate) fn run(
     if !failed.is_empty() {
         // `current` may have moved on some hosts: those go back as blue-green puts back.
         let why = format!("making {version} live failed on {}", failed.join(", "));
-        let bg = BlueGreen {
-            ports: c.ports,
-            drain: c.drain,
-            batch: Batch::Percent(100),
-        };
+        let bg = c.as_blue_green();
         return if blue_green::put_back(fleet, &bg, listen, &slots.canary, &all, &all, report) {
             End::RolledBack(why)
         } else {
             End::RollbackFailed(why)
         };
     }
-    progress(&format!("draining the old slots for {:?}", c.drain));
-    std::thread::sleep(c.drain);
-    let stopped = each(&all, |&i| {
-        hosts[i].run_ok(&script::stop(fleet.layout, slots.stable[i]))
-    });
-    for (i, r) in stopped.into_iter().enumerate() {
-        if let Err(e) = r {
-            report.hosts[i].error = Some(format!(
-                "stopping the old {} slot failed: {e}",
-                slots.stable[i].name()
-            ));
-        }
-    }
+    let old: Vec<Option<Slot>> = slots.stable.iter().copied().map(Some).collect();
+    blue_green::drain_and_stop(fleet, &old, c.drain, report);
     End::Done
 }
 
@@ -427,11 +407,7 @@ fn abort(
             .map(drop)
             .map_err(|e| format!("putting nginx back on the stable slot failed: {e}"));
         if let Err(e) = hosts[i].run_ok(&script::stop(layout, slots.canary[i])) {
-            let e = format!("stopping the canary failed: {e}");
-            result = Err(match result {
-                Err(old) => format!("{old}; {e}"),
-                Ok(()) => e,
-            });
+            result = also(result, format!("stopping the canary failed: {e}"));
         }
         let health = gate(
             &hosts[i],
@@ -443,24 +419,8 @@ fn abort(
     let mut all_back = true;
     for (i, (result, health, ms)) in results.into_iter().enumerate() {
         let host = &mut report.hosts[i];
-        host.duration_ms += ms;
         host.rolled_back = host.switched && result.is_ok();
-        if let Err(e) = result {
-            all_back = false;
-            host.error = Some(match &host.error {
-                Some(old) => format!("{old}; {e}"),
-                None => e,
-            });
-        }
-        if !health.healthy {
-            all_back = false;
-            host.error = Some(format!(
-                "{}; the stable slot is unhealthy: {}",
-                host.error.clone().unwrap_or_default(),
-                health.error.clone().unwrap_or_default()
-            ));
-        }
-        host.rollback_health = Some(health);
+        all_back &= host.record_put_back(result, Some(health), ms, "the stable slot is unhealthy");
     }
     if all_back {
         End::RolledBack(why)

@@ -90,7 +90,8 @@ pub(crate) fn wait(
     progress: Progress<'_>,
 ) -> Result<Vec<String>, DeployError> {
     let started = Instant::now();
-    let mut told = 0usize;
+    // How many approvals the last "waiting" line reported.
+    let mut told: Option<usize> = None;
     loop {
         let by: Vec<String> = approvals(target, base, environment, service, version)
             .map_err(|e| {
@@ -110,8 +111,8 @@ pub(crate) fn wait(
             ));
             return Ok(by);
         }
-        if told == 0 || by.len() != told - 1 {
-            told = by.len() + 1;
+        if told != Some(by.len()) {
+            told = Some(by.len());
             progress(&format!(
                 "waiting for {} approval(s) of {service} {version} to {environment} from someone other than {deployer} (have {}): gantry approve {service} --env {environment} --version {version}",
                 needed,
