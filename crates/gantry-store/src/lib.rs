@@ -1,6 +1,6 @@
 //! Gantry's persistence: runs, jobs and steps, the run queue (claims with leases and
 //! fencing tokens, routed by `runs_on` labels), agents, webhook deliveries, API tokens,
-//! users and sessions, infra host checks, saved plans and apply requests, and the
+//! users and sessions, infra host checks, saved plans and apply requests, deployments, and the
 //! append-only event log — behind the `Store` trait, on
 //! SQLite (a file, the default) or PostgreSQL (for scale-out).
 //!
@@ -21,6 +21,7 @@
 mod agents;
 mod auth;
 mod db;
+mod deployments;
 mod error;
 mod infra;
 mod log;
@@ -38,8 +39,8 @@ pub use error::StoreError;
 pub use model::*;
 pub use store::Store;
 pub use types::{
-    ApplyState, EventId, HostState, InfraApplyId, InfraPlanId, JobConclusion, JobId, JobStatus,
-    Role, RunId, RunStatus, StepStatus, TokenId, Trigger, UserId,
+    ApplyState, DeployState, DeploymentId, EventId, HostState, InfraApplyId, InfraPlanId,
+    JobConclusion, JobId, JobStatus, Role, RunId, RunStatus, StepStatus, TokenId, Trigger, UserId,
 };
 
 /// Opens (creating and migrating as needed) the database named by `url_or_path`:

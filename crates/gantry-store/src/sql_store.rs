@@ -13,19 +13,21 @@ use crate::auth::{crypto, sessions, tokens, users};
 use crate::db::{Db, Sql};
 use crate::error::StoreError;
 use crate::model::{
-    Agent, AgentRegistration, CancelledRun, ClaimedJob, CreatedSession, CreatedToken, Enqueued,
-    Event, EventFilter, FinishedApply, FinishedJob, HostCheck, InfraApply, InfraPlan, Job,
-    JobOutcome, LeaseStatus, NewDelivery, NewEvent, NewHostCheck, NewInfraPlan, NewRun, NewToken,
-    NewUser, QueueView, Recovery, Route, Run, RunFilter, Session, Step, TokenInfo, User,
+    Agent, AgentRegistration, CancelledRun, ClaimedJob, CreatedSession, CreatedToken, Deployment,
+    DeploymentFilter, DeploymentLine, Enqueued, Event, EventFilter, FinishedApply,
+    FinishedDeployment, FinishedJob, HostCheck, InfraApply, InfraPlan, Job, JobOutcome,
+    LeaseStatus, NewDelivery, NewDeployment, NewEvent, NewHostCheck, NewInfraPlan, NewRun,
+    NewToken, NewUser, QueueView, Recovery, Route, Run, RunFilter, Session, Step, TokenInfo, User,
 };
 use crate::queue::recover::{self, Lost};
 use crate::queue::{cancel, claim, enqueue, finish};
 use crate::store::Store;
 use crate::time::{duration_ms, to_ms};
 use crate::types::{
-    ApplyState, HostState, InfraApplyId, InfraPlanId, JobId, RunId, RunStatus, TokenId, UserId,
+    ApplyState, DeploymentId, HostState, InfraApplyId, InfraPlanId, JobId, RunId, RunStatus,
+    TokenId, UserId,
 };
-use crate::{agents, infra, log, reads};
+use crate::{agents, deployments, infra, log, reads};
 
 const MAX_ATTEMPTS: u32 = 5;
 
@@ -355,6 +357,62 @@ impl Store for SqlStore {
         limit: u32,
     ) -> Result<Vec<InfraApply>, StoreError> {
         infra::list_applies(&self.db, state, limit).await
+    }
+
+    async fn create_deployment(&self, new: NewDeployment) -> Result<Deployment, StoreError> {
+        write_tx!(self.db, |tx| deployments::create(&mut tx, &new).await?)
+    }
+
+    async fn add_deployment_line(
+        &self,
+        id: DeploymentId,
+        host: Option<&str>,
+        line: &str,
+    ) -> Result<u64, StoreError> {
+        write_tx!(self.db, |tx| deployments::add_line(&mut tx, id, host, line)
+            .await?)
+    }
+
+    async fn set_deployment_waiting(
+        &self,
+        id: DeploymentId,
+        waiting: bool,
+    ) -> Result<(), StoreError> {
+        write_tx!(self.db, |tx| deployments::set_waiting(&mut tx, id, waiting)
+            .await?)
+    }
+
+    async fn finish_deployment(
+        &self,
+        id: DeploymentId,
+        finished: FinishedDeployment,
+    ) -> Result<Deployment, StoreError> {
+        write_tx!(self.db, |tx| deployments::finish(&mut tx, id, &finished)
+            .await?)
+    }
+
+    async fn fail_interrupted_deployments(&self) -> Result<Vec<DeploymentId>, StoreError> {
+        write_tx!(self.db, |tx| deployments::fail_interrupted(&mut tx).await?)
+    }
+
+    async fn get_deployment(&self, id: DeploymentId) -> Result<Option<Deployment>, StoreError> {
+        deployments::get(&self.db, id).await
+    }
+
+    async fn list_deployments(
+        &self,
+        filter: &DeploymentFilter,
+    ) -> Result<Vec<Deployment>, StoreError> {
+        deployments::list(&self.db, filter).await
+    }
+
+    async fn deployment_lines(
+        &self,
+        id: DeploymentId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<DeploymentLine>, StoreError> {
+        deployments::lines(&self.db, id, after, limit).await
     }
 
     async fn append_event(&self, event: NewEvent) -> Result<(), StoreError> {

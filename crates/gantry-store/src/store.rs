@@ -12,13 +12,15 @@ use gantry_pipeline::Plan;
 
 use crate::error::StoreError;
 use crate::model::{
-    Agent, AgentRegistration, CancelledRun, ClaimedJob, CreatedSession, CreatedToken, Enqueued,
-    Event, EventFilter, FinishedApply, FinishedJob, HostCheck, InfraApply, InfraPlan, Job,
-    JobOutcome, LeaseStatus, NewDelivery, NewEvent, NewHostCheck, NewInfraPlan, NewRun, NewToken,
-    NewUser, QueueView, Recovery, Route, Run, RunFilter, Session, Step, TokenInfo, User,
+    Agent, AgentRegistration, CancelledRun, ClaimedJob, CreatedSession, CreatedToken, Deployment,
+    DeploymentFilter, DeploymentLine, Enqueued, Event, EventFilter, FinishedApply,
+    FinishedDeployment, FinishedJob, HostCheck, InfraApply, InfraPlan, Job, JobOutcome,
+    LeaseStatus, NewDelivery, NewDeployment, NewEvent, NewHostCheck, NewInfraPlan, NewRun,
+    NewToken, NewUser, QueueView, Recovery, Route, Run, RunFilter, Session, Step, TokenInfo, User,
 };
 use crate::types::{
-    ApplyState, HostState, InfraApplyId, InfraPlanId, JobId, RunId, RunStatus, TokenId, UserId,
+    ApplyState, DeploymentId, HostState, InfraApplyId, InfraPlanId, JobId, RunId, RunStatus,
+    TokenId, UserId,
 };
 
 #[async_trait]
@@ -202,6 +204,49 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         state: Option<ApplyState>,
         limit: u32,
     ) -> Result<Vec<InfraApply>, StoreError>;
+
+    // ---- deployments the server runs ---------------------------------------------
+
+    /// Records a deployment as running (its hosts `waiting`); appends `deploy.started`
+    /// with the commit range and changelog. `Invalid` for a kind other than deploy or
+    /// rollback.
+    async fn create_deployment(&self, new: NewDeployment) -> Result<Deployment, StoreError>;
+    /// Appends a progress line (returns its number); a line about `host` becomes that
+    /// host's phase and appends `deploy.host_progress`. `Conflict` once finished.
+    async fn add_deployment_line(
+        &self,
+        id: DeploymentId,
+        host: Option<&str>,
+        line: &str,
+    ) -> Result<u64, StoreError>;
+    /// running ↔ waiting_approval (nothing when it is in neither).
+    async fn set_deployment_waiting(
+        &self,
+        id: DeploymentId,
+        waiting: bool,
+    ) -> Result<(), StoreError>;
+    /// → succeeded | failed | rolled_back with gantry-deploy's record; appends
+    /// `deploy.finished`. `Conflict` when it had finished already.
+    async fn finish_deployment(
+        &self,
+        id: DeploymentId,
+        finished: FinishedDeployment,
+    ) -> Result<Deployment, StoreError>;
+    /// After a restart: deployments still running are failed (the server stopped).
+    async fn fail_interrupted_deployments(&self) -> Result<Vec<DeploymentId>, StoreError>;
+    async fn get_deployment(&self, id: DeploymentId) -> Result<Option<Deployment>, StoreError>;
+    /// Newest first.
+    async fn list_deployments(
+        &self,
+        filter: &DeploymentFilter,
+    ) -> Result<Vec<Deployment>, StoreError>;
+    /// Progress lines numbered above `after`, in order, at most `limit`.
+    async fn deployment_lines(
+        &self,
+        id: DeploymentId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<DeploymentLine>, StoreError>;
 
     // ---- event log and webhooks ----------------------------------------------------
 

@@ -51,6 +51,10 @@ id_type!(
     /// An infra apply request's id.
     InfraApplyId
 );
+id_type!(
+    /// A deployment's id (deploys and rollbacks the server ran).
+    DeploymentId
+);
 
 /// An enum stored as its lowercase name.
 macro_rules! named_enum {
@@ -226,6 +230,32 @@ named_enum!(
         Failed = "failed",
     }
 );
+
+named_enum!(
+    /// Where a deployment the server runs is.
+    DeployState {
+        /// Waiting for the approvals its protected environment needs.
+        WaitingApproval = "waiting_approval",
+        /// Taking the lock, installing, switching, health-gating.
+        Running = "running",
+        /// Every host runs the version, healthy.
+        Succeeded = "succeeded",
+        /// Nothing switched, or putting the hosts back failed too.
+        Failed = "failed",
+        /// A health gate or the canary's analysis failed; every switched host is back.
+        RolledBack = "rolled_back",
+    }
+);
+
+impl DeployState {
+    /// Succeeded, failed or rolled back: the deployment will not change again.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            DeployState::Succeeded | DeployState::Failed | DeployState::RolledBack
+        )
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -66,6 +66,20 @@ pub mod kinds {
     /// The apply finished (data: apply_id, plan_id, state, requested_by, approved_by,
     /// hosts: per host status, error, changed, failed, not_applied; summary).
     pub const INFRA_APPLIED: &str = "infra.applied";
+    /// The server began a deployment (data: deployment_id, service, environment,
+    /// version, kind, trigger, triggered_by, run_id, commit, previous_version,
+    /// previous_commit, changelog: the commits it brings, hosts).
+    pub const DEPLOY_STARTED: &str = "deploy.started";
+    /// A host of a deployment moved on (data: deployment_id, service, environment,
+    /// version, host, phase).
+    pub const DEPLOY_HOST_PROGRESS: &str = "deploy.host_progress";
+    /// Someone approved a release for a protected environment (data: service,
+    /// environment, version, approved_by, approvals).
+    pub const DEPLOY_APPROVED: &str = "deploy.approved";
+    /// A deployment ended (data: deployment_id, service, environment, version, kind,
+    /// outcome, error, duration_ms, triggered_by, trigger, commit, previous_version,
+    /// hosts: per host switched, rolled_back, error).
+    pub const DEPLOY_FINISHED: &str = "deploy.finished";
 }
 
 /// A stored event.

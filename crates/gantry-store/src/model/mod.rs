@@ -4,6 +4,7 @@
 
 mod agent;
 mod auth;
+mod deployment;
 mod event;
 mod infra;
 mod job;
@@ -11,6 +12,9 @@ mod run;
 
 pub use agent::{Agent, AgentRegistration, QueueView, Route, agent_owner};
 pub use auth::{CreatedSession, CreatedToken, NewToken, NewUser, Session, TokenInfo, User};
+pub use deployment::{
+    ChangelogEntry, Deployment, DeploymentFilter, DeploymentLine, FinishedDeployment, NewDeployment,
+};
 pub use event::{Event, EventFilter, NewDelivery, NewEvent, kinds};
 pub use infra::{FinishedApply, HostCheck, InfraApply, InfraPlan, NewHostCheck, NewInfraPlan};
 pub use job::{ClaimedJob, FinishedJob, Job, JobOutcome, LeaseStatus, Recovery, Step, StepRecord};

@@ -8,6 +8,7 @@ mod agents;
 mod auth;
 mod concurrency;
 mod control;
+mod deployments;
 mod flow;
 mod infra;
 mod leases;
