@@ -11,7 +11,7 @@ pub mod webhook;
 
 pub use forge::{Forge, UnknownForge};
 pub use git::{
-    Checkout, Git, GitError, PolledPush, Poller, RefChangeKind, RemoteRef, changed_files,
+    Checkout, Git, GitError, LogEntry, PolledPush, Poller, RefChangeKind, RemoteRef, changed_files,
     checkout_at, diff_snapshots, ls_remote, redact_url,
 };
 pub use refs::RefTarget;

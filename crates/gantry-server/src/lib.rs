@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod agents;
+pub mod deploy;
 pub mod dispatch;
 pub mod http;
 pub mod infra;

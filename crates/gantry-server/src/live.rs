@@ -4,7 +4,7 @@
 //! the log files, so a slow subscriber that misses notices only skips intermediate
 //! states, it never shows a wrong one.
 
-use gantry_store::{JobId, RunId};
+use gantry_store::{DeploymentId, JobId, RunId};
 use tokio::sync::broadcast;
 
 /// What changed.
@@ -18,6 +18,8 @@ pub enum Change {
     Enqueued,
     /// Runs were cancelled; the dispatcher stops their running jobs.
     Cancel(RunId),
+    /// A deployment moved on (a line, a host's phase, its end).
+    Deployment(DeploymentId),
 }
 
 #[derive(Debug, Clone)]

@@ -169,6 +169,14 @@ pub async fn start(opts: ServeOptions, shutdown: CancellationToken) -> Result<St
             "infra applies were running when the server stopped; marked failed"
         );
     }
+    // Likewise a deployment: its hosts may be half-way; the record says to look.
+    let interrupted = state.store.fail_interrupted_deployments().await?;
+    if !interrupted.is_empty() {
+        tracing::warn!(
+            deployments = interrupted.len(),
+            "deployments were running when the server stopped; marked failed"
+        );
+    }
     let bootstrap = bootstrap(&state).await?;
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await

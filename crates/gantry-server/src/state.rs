@@ -22,6 +22,10 @@ pub struct ProjectSet {
     pub warnings: String,
     /// The workspace's hosts and groups (`/infra/hosts` lists them).
     pub inventory: gantry_workspace::Inventory,
+    /// The workspace's environments and services (the environments pages list them;
+    /// a deployment reads the workspace afresh).
+    pub environments: IndexMap<String, gantry_workspace::Environment>,
+    pub services: IndexMap<String, gantry_workspace::Service>,
 }
 
 pub struct ServerState {

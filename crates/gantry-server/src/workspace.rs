@@ -48,6 +48,8 @@ pub async fn load_ready(dir: &Path, listen: SocketAddr) -> Result<Ready, String>
     let mut set = ProjectSet {
         warnings: warnings.clone(),
         inventory: loaded.workspace.inventory.clone(),
+        environments: loaded.workspace.environments.clone(),
+        services: loaded.workspace.services.clone(),
         ..Default::default()
     };
     for (name, p) in &loaded.workspace.projects {

@@ -8,12 +8,14 @@ mod command;
 mod diff;
 mod error;
 mod files;
+mod log;
 mod ls_remote;
 mod poller;
 mod url;
 
 pub use checkout::Checkout;
 pub use error::GitError;
+pub use log::LogEntry;
 pub use ls_remote::RemoteRef;
 pub use poller::{PolledPush, Poller, RefChangeKind, diff_snapshots};
 pub use url::redact_url;

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod error;
 pub mod hooks;
 pub mod openapi;
+mod openapi_deploy;
 pub mod ops;
 pub mod sse;
 pub mod ui;

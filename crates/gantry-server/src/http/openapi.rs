@@ -6,23 +6,23 @@
 use axum::Json;
 use serde_json::{Value, json};
 
-fn error_response(description: &str) -> Value {
+pub(super) fn error_response(description: &str) -> Value {
     json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
 }
 
-fn ok_json(description: &str, schema: Value) -> Value {
+pub(super) fn ok_json(description: &str, schema: Value) -> Value {
     json!({ "description": description, "content": { "application/json": { "schema": schema } } })
 }
 
-fn id_param(name: &str, what: &str) -> Value {
+pub(super) fn id_param(name: &str, what: &str) -> Value {
     json!({ "name": name, "in": "path", "required": true, "description": what, "schema": { "type": "integer", "format": "int64" } })
 }
 
-fn str_param(name: &str, place: &str, what: &str, required: bool) -> Value {
+pub(super) fn str_param(name: &str, place: &str, what: &str, required: bool) -> Value {
     json!({ "name": name, "in": place, "required": required, "description": what, "schema": { "type": "string" } })
 }
 
-fn int_query(name: &str, what: &str, min: i64, max: Option<i64>) -> Value {
+pub(super) fn int_query(name: &str, what: &str, min: i64, max: Option<i64>) -> Value {
     let mut schema = json!({ "type": "integer", "format": "int64", "minimum": min });
     if let Some(max) = max {
         schema["maximum"] = json!(max);
@@ -48,7 +48,7 @@ fn merge(mut a: Value, b: Value) -> Value {
     a
 }
 
-fn op(summary: &str, params: Vec<Value>, responses: Value) -> Value {
+pub(super) fn op(summary: &str, params: Vec<Value>, responses: Value) -> Value {
     json!({ "summary": summary, "parameters": params, "responses": merge(std_errors(), responses) })
 }
 
@@ -60,7 +60,7 @@ fn op_body(summary: &str, params: Vec<Value>, body: Value, responses: Value) -> 
 }
 
 /// An operation whose JSON body is required.
-fn op_required_body(summary: &str, body: Value, responses: Value) -> Value {
+pub(super) fn op_required_body(summary: &str, body: Value, responses: Value) -> Value {
     let mut o = op_body(summary, vec![], body, responses);
     o["requestBody"]["required"] = json!(true);
     o
@@ -70,7 +70,7 @@ fn ok_tar(description: &str) -> Value {
     json!({ "description": description, "content": { "application/x-tar": { "schema": { "type": "string", "format": "binary" } } } })
 }
 
-fn schema_ref(name: &str) -> Value {
+pub(super) fn schema_ref(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
 }
 
@@ -451,10 +451,17 @@ pub fn spec() -> Value {
         }
     });
     // Kept apart so the literal above stays within the macro's recursion limit.
-    if let (Some(paths), Some(more)) = (doc["paths"].as_object_mut(), infra_paths().as_object()) {
-        paths.extend(more.clone());
+    for more in [infra_paths(), super::openapi_deploy::paths()] {
+        if let (Some(paths), Some(more)) = (doc["paths"].as_object_mut(), more.as_object()) {
+            paths.extend(more.clone());
+        }
     }
-    for extra in [registry_schemas(), agent_schemas(), infra_schemas()] {
+    for extra in [
+        registry_schemas(),
+        agent_schemas(),
+        infra_schemas(),
+        super::openapi_deploy::schemas(),
+    ] {
         if let (Some(schemas), Some(more)) = (
             doc["components"]["schemas"].as_object_mut(),
             extra.as_object(),

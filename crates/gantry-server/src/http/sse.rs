@@ -1,6 +1,7 @@
 //! Server-sent event streams: a run's live state (`job` events carrying the stored job,
 //! with its steps once it finished, and `run` events carrying the run) and a job's log (`line` events, each with the offset to
-//! resume from as its SSE id, then `end`). Each stream is a task that reads the current
+//! resume from as its SSE id, then `end`), and a deployment's live view (`line` and
+//! `deployment` events, then `end`). Each stream is a task that reads the current
 //! state from the store or log files whenever the hub says something changed, so a
 //! reconnecting browser (`Last-Event-ID`) or a lagging one never sees a wrong state.
 
@@ -188,6 +189,66 @@ pub async fn job_log(
                 matches!(c, Change::Log { job, .. } if *job == job_id) || *c == Change::Run(run_id)
             })
             .await;
+        }
+    });
+    Ok(sse(rx))
+}
+
+/// A deployment's live view: `line` events (each progress line once, its number as the
+/// SSE id, so a reconnecting browser resumes after the last it saw), `deployment` events
+/// carrying the record whenever it changed (state, host phases, the report at the end),
+/// then `end`.
+pub async fn deployment_live(
+    State(state): State<Arc<ServerState>>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> ApiResult<EventStream> {
+    caller.require(Role::Viewer)?;
+    let d = super::api::deployments::find(&state, id).await?;
+    let mut after = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    let (tx, rx) = mpsc::channel(256);
+    let mut changes = state.hub.subscribe();
+    let id = d.id;
+    tokio::spawn(async move {
+        let mut last = Value::Null;
+        loop {
+            // The record first: a line read after it is never older than the state shown.
+            let Ok(Some(d)) = state.store.get_deployment(id).await else {
+                return;
+            };
+            let Ok(lines) = state.store.deployment_lines(id, after, 1000).await else {
+                return;
+            };
+            for line in &lines {
+                let event = Event::default()
+                    .event("line")
+                    .id(line.seq.to_string())
+                    .data(serde_json::to_string(line).unwrap_or_default());
+                if tx.send(Ok(event)).await.is_err() {
+                    return;
+                }
+                after = line.seq;
+            }
+            let v = serde_json::to_value(&d).unwrap_or(Value::Null);
+            if v != last {
+                let event = Event::default().event("deployment").data(v.to_string());
+                if tx.send(Ok(event)).await.is_err() {
+                    return;
+                }
+                last = v;
+            }
+            if d.state.is_final() && lines.is_empty() {
+                let _ = tx.send(Ok(Event::default().event("end").data("{}"))).await;
+                return;
+            }
+            if lines.len() < 1000 {
+                wait_for(&mut changes, |c| *c == Change::Deployment(id)).await;
+            }
         }
     });
     Ok(sse(rx))

@@ -6,6 +6,7 @@
 mod agent_registry;
 mod control;
 mod cron;
+mod deploy;
 mod e2e;
 mod git_daemon;
 mod git_repo;

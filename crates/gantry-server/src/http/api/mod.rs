@@ -1,10 +1,11 @@
 //! The REST API under `/api/v1`: projects and pipelines, runs, jobs, steps, logs,
 //! artifacts, events, cancel, rerun, trigger, tokens, reload, agents and the queue,
-//! infra hosts, plans and apply requests. JSON
+//! infra hosts, plans and apply requests, deployments and environments. JSON
 //! in and out; errors as `{"error": {"code", "message"}}`. The OpenAPI document is
 //! `openapi.json`.
 
 pub mod agents;
+pub mod deployments;
 mod events;
 pub mod infra;
 pub mod jobs;
@@ -57,4 +58,14 @@ pub fn routes() -> Router<Arc<ServerState>> {
         )
         .route("/infra/applies/{id}", get(infra::apply))
         .route("/infra/applies/{id}/approve", post(infra::approve))
+        .route(
+            "/deployments",
+            get(deployments::list).post(deployments::create),
+        )
+        .route("/deployments/{id}", get(deployments::get))
+        .route("/deployments/{id}/approve", post(deployments::approve))
+        .route("/deployments/{id}/live", get(super::sse::deployment_live))
+        .route("/rollbacks", post(deployments::rollback))
+        .route("/environments", get(deployments::environments))
+        .route("/environments/{name}", get(deployments::environment))
 }

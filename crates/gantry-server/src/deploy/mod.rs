@@ -1,0 +1,439 @@
+//! Deployments in the server: deploys and rollbacks asked for through the API, the UI,
+//! pipeline deploy jobs and `auto_deploy`, run by `gantry-deploy` on a blocking thread
+//! with the workspace loaded fresh from disk. Each is a stored deployment (its commit
+//! range and changelog since the environment's previous one, who and what triggered
+//! it) whose progress lines move each host's phase as they come; the live hub tells the
+//! pages. The environment's lock is gantry-deploy's own (a file under `flock` on its
+//! first host), so a deploy from the server and one from `gantry deploy` on a laptop
+//! still exclude each other.
+
+pub mod progress;
+pub mod source;
+pub mod versions;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use gantry_deploy::{DeployError, DeploymentReport, Options, Outcome};
+use gantry_store::{
+    ChangelogEntry, DeployState, Deployment, DeploymentFilter, DeploymentId, FinishedDeployment,
+    NewDeployment, NewEvent, RunId, StoreError, kinds,
+};
+use gantry_workspace::{LoadError, Loaded};
+use serde_json::{Value, json};
+use tokio::task::JoinHandle;
+
+use crate::live::Change;
+use crate::state::ServerState;
+use source::Source;
+
+/// Commits listed at most in a deployment's changelog.
+const CHANGELOG_LIMIT: usize = 100;
+
+/// What to deploy (or roll back) where, and on whose behalf.
+#[derive(Debug, Clone, Default)]
+pub struct DeployAsk {
+    pub service: String,
+    pub environment: String,
+    /// The release's name; see `source::version` for the default.
+    pub version: Option<String>,
+    /// A rollback (to `version`, or to the previous release) instead of a deploy.
+    pub rollback: bool,
+    /// `api`, `ui`, `pipeline`, `auto`.
+    pub trigger: String,
+    /// The user or token (its approvals do not count for this deployment).
+    pub triggered_by: String,
+    /// The run whose `artifact.job` artifact is shipped (newest good one when `None`).
+    pub run: Option<RunId>,
+    /// Ship this file or directory instead (a pipeline deploy job's work directory).
+    pub artifact: Option<PathBuf>,
+    pub commit: Option<String>,
+    pub branch: Option<String>,
+    pub outside_window: bool,
+}
+
+/// Why a deployment could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A bad request or a workspace that cannot serve it (rendered, with file:line).
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// Refused by the environment's protection (branch, window) or by who asks.
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Called with every progress line as it comes (a pipeline job's log).
+pub type Observer = Arc<dyn Fn(&str) + Send + Sync>;
+
+fn load(dir: &std::path::Path) -> Result<Loaded, StartError> {
+    gantry_workspace::load(dir).map_err(|e| match e {
+        LoadError::Invalid(invalid) => StartError::Invalid(invalid.render(false)),
+        other => StartError::Invalid(other.to_string()),
+    })
+}
+
+async fn load_async(state: &ServerState) -> Result<Loaded, StartError> {
+    let dir = state.workspace_dir.clone();
+    tokio::task::spawn_blocking(move || load(&dir))
+        .await
+        .map_err(|e| StartError::Invalid(format!("loading the workspace stopped: {e}")))?
+}
+
+fn resolve_error(e: DeployError) -> StartError {
+    match e {
+        e @ (DeployError::UnknownService { .. } | DeployError::UnknownEnvironment { .. }) => {
+            StartError::NotFound(e.to_string())
+        }
+        DeployError::Protected(why) => StartError::Refused(why),
+        other => StartError::Invalid(other.to_string()),
+    }
+}
+
+/// The environment's newest successful deployment of the service.
+async fn previous(
+    state: &ServerState,
+    service: &str,
+    environment: &str,
+) -> Result<Option<Deployment>, StoreError> {
+    Ok(state
+        .store
+        .list_deployments(&DeploymentFilter {
+            service: Some(service.to_string()),
+            environment: Some(environment.to_string()),
+            state: Some(DeployState::Succeeded),
+            limit: 1,
+        })
+        .await?
+        .into_iter()
+        .next())
+}
+
+/// The commits `commit` brings since `since`, from the project's repository (its mirror,
+/// or its own directory); empty when either is unknown or git cannot tell.
+async fn changelog(
+    state: &ServerState,
+    project: Option<&str>,
+    since: Option<&str>,
+    commit: Option<&str>,
+) -> Vec<ChangelogEntry> {
+    let (Some(project), Some(commit)) = (project.and_then(|p| state.project(p)), commit) else {
+        return Vec::new();
+    };
+    let repo = project
+        .local_dir
+        .clone()
+        .unwrap_or_else(|| state.mirror_dir(&project.name));
+    // Without a previous deployment the commit itself is the changelog.
+    let limit = if since.is_some() { CHANGELOG_LIMIT } else { 1 };
+    match state.git.commits_between(&repo, since, commit, limit).await {
+        Ok(list) => list
+            .into_iter()
+            .map(|e| ChangelogEntry {
+                sha: e.sha,
+                author: e.author,
+                subject: e.subject,
+            })
+            .collect(),
+        Err(e) => {
+            tracing::warn!(project = %project.name, "changelog of a deployment: {e}");
+            Vec::new()
+        }
+    }
+}
+
+/// Checks the ask against the workspace, records the deployment and starts it. The
+/// handle ends with the finished deployment.
+pub async fn start(
+    state: Arc<ServerState>,
+    ask: DeployAsk,
+    observer: Option<Observer>,
+) -> Result<(Deployment, JoinHandle<Deployment>), StartError> {
+    let loaded = load_async(&state).await?;
+    let dir = loaded.dir.clone();
+    let (service, hosts, protection) = {
+        let r = gantry_deploy::resolve(&loaded.workspace, &dir, &ask.service, &ask.environment)
+            .map_err(resolve_error)?;
+        let hosts: Vec<String> = r.hosts.iter().map(|h| h.name.clone()).collect();
+        (r.service.clone(), hosts, r.environment.clone())
+    };
+    let mut source = Source {
+        artifact: ask.artifact.clone(),
+        run: ask.run,
+        commit: ask.commit.clone(),
+        branch: ask.branch.clone(),
+        built_version: None,
+    };
+    if !ask.rollback
+        && ask.artifact.is_none()
+        && let Some(job) = &service.artifact.job
+    {
+        let found = source::from_run(&state, &service, job, ask.run).await?;
+        source = Source {
+            commit: ask.commit.clone().or(found.commit.clone()),
+            branch: ask.branch.clone().or(found.branch.clone()),
+            ..found
+        };
+    }
+    let prev = previous(&state, &ask.service, &ask.environment).await?;
+    let version = if ask.rollback {
+        match (&ask.version, &prev) {
+            (Some(v), _) => v.clone(),
+            (None, Some(p)) => p
+                .previous_version
+                .clone()
+                .unwrap_or_else(|| "previous".into()),
+            (None, None) => "previous".into(),
+        }
+    } else {
+        source::version(ask.version.as_deref(), &source)?
+    };
+    if version != "previous" {
+        gantry_deploy::check_version(&version).map_err(StartError::Invalid)?;
+    }
+    if !ask.rollback {
+        gantry_deploy::protect::check_branch(
+            &protection.name,
+            &protection.branches,
+            source.branch.as_deref(),
+        )
+        .map_err(StartError::Refused)?;
+        if !ask.outside_window {
+            gantry_deploy::protect::check_window(
+                &protection.name,
+                &protection.windows,
+                jiff::Timestamp::now(),
+            )
+            .map_err(StartError::Refused)?;
+        }
+    }
+    let previous_commit = prev.as_ref().and_then(|p| p.commit_sha.clone());
+    let changelog = changelog(
+        &state,
+        service.project.as_deref(),
+        previous_commit.as_deref(),
+        source.commit.as_deref(),
+    )
+    .await;
+    let deployment = state
+        .store
+        .create_deployment(NewDeployment {
+            service: ask.service.clone(),
+            environment: ask.environment.clone(),
+            version: version.clone(),
+            kind: if ask.rollback { "rollback" } else { "deploy" }.into(),
+            trigger: ask.trigger.clone(),
+            triggered_by: ask.triggered_by.clone(),
+            project: service.project.clone(),
+            run_id: source.run,
+            commit_sha: source.commit.clone(),
+            previous_version: prev.as_ref().map(|p| p.version.clone()),
+            previous_commit,
+            changelog,
+            hosts: hosts.clone(),
+        })
+        .await?;
+    state.hub.publish(Change::Deployment(deployment.id));
+    let options = Options {
+        branch: source.branch.clone(),
+        outside_window: ask.outside_window,
+        identity: ask.triggered_by.clone(),
+        trigger: ask.trigger.clone(),
+        ..Options::default()
+    };
+    let job = Job {
+        id: deployment.id,
+        loaded,
+        ask,
+        version,
+        artifact: source.artifact,
+        options,
+        hosts,
+    };
+    let handle = tokio::spawn(run(state, job, observer));
+    Ok((deployment, handle))
+}
+
+/// A started deployment, handed to its blocking thread.
+struct Job {
+    id: DeploymentId,
+    loaded: Loaded,
+    ask: DeployAsk,
+    version: String,
+    artifact: Option<PathBuf>,
+    options: Options,
+    hosts: Vec<String>,
+}
+
+/// Runs the deployment to its end, storing its lines as they come.
+async fn run(state: Arc<ServerState>, job: Job, observer: Option<Observer>) -> Deployment {
+    let id = job.id;
+    let hosts = job.hosts.clone();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let work = tokio::task::spawn_blocking(move || {
+        let progress = |line: &str| {
+            if let Some(o) = &observer {
+                o(line);
+            }
+            let _ = tx.send(line.to_string());
+        };
+        let dir = job.loaded.dir.clone();
+        let resolved = gantry_deploy::resolve(
+            &job.loaded.workspace,
+            &dir,
+            &job.ask.service,
+            &job.ask.environment,
+        )?;
+        if job.ask.rollback {
+            let to = (job.version != "previous").then_some(job.version.as_str());
+            gantry_deploy::rollback(&resolved, to, &job.options, &progress)
+        } else {
+            gantry_deploy::deploy(
+                &resolved,
+                &job.version,
+                job.artifact.as_deref(),
+                &job.options,
+                &progress,
+            )
+        }
+    });
+    while let Some(line) = rx.recv().await {
+        let facts = progress::facts(&line, &hosts);
+        if let Some(waiting) = facts.waiting
+            && let Err(e) = state.store.set_deployment_waiting(id, waiting).await
+        {
+            tracing::error!(deployment = %id, "recording an approval wait: {e}");
+        }
+        if let Err(e) = state.store.add_deployment_line(id, facts.host, &line).await {
+            tracing::error!(deployment = %id, "recording a deployment line: {e}");
+        }
+        state.hub.publish(Change::Deployment(id));
+    }
+    let finished = match work.await {
+        Ok(Ok(report)) => finished(&report),
+        Ok(Err(e)) => FinishedDeployment {
+            state: DeployState::Failed,
+            report: json!({ "error": e.to_string() }),
+        },
+        Err(e) => FinishedDeployment {
+            state: DeployState::Failed,
+            report: json!({ "error": format!("the deployment stopped: {e}") }),
+        },
+    };
+    let done = match state.store.finish_deployment(id, finished).await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!(deployment = %id, "recording the end of a deployment: {e}");
+            match state.store.get_deployment(id).await {
+                Ok(Some(d)) => d,
+                _ => unreachable_deployment(id),
+            }
+        }
+    };
+    state.hub.publish(Change::Deployment(id));
+    done
+}
+
+/// What `run` answers when even reading the deployment back failed (the store is
+/// gone): a failed record that says so, never a panic.
+fn unreachable_deployment(id: DeploymentId) -> Deployment {
+    Deployment {
+        id,
+        service: String::new(),
+        environment: String::new(),
+        version: String::new(),
+        kind: "deploy".into(),
+        state: DeployState::Failed,
+        trigger: String::new(),
+        triggered_by: String::new(),
+        project: None,
+        run_id: None,
+        commit_sha: None,
+        previous_version: None,
+        previous_commit: None,
+        changelog: Vec::new(),
+        hosts: Value::Null,
+        created_at: jiff::Timestamp::now(),
+        finished_at: None,
+        report: Some(json!({ "error": "the store could not record the deployment's end" })),
+    }
+}
+
+fn finished(report: &DeploymentReport) -> FinishedDeployment {
+    FinishedDeployment {
+        state: match report.outcome {
+            Outcome::Succeeded => DeployState::Succeeded,
+            Outcome::RolledBack => DeployState::RolledBack,
+            Outcome::Failed => DeployState::Failed,
+        },
+        report: serde_json::to_value(report)
+            .unwrap_or_else(|e| json!({ "error": format!("the record could not be kept: {e}") })),
+    }
+}
+
+/// Records `by`'s approval of a waiting deployment's release on the environment's first
+/// host (where the waiting deployer looks) and in the event log; returns who approved
+/// so far.
+pub async fn approve(
+    state: &ServerState,
+    id: DeploymentId,
+    by: &str,
+) -> Result<Vec<String>, StartError> {
+    let d = state
+        .store
+        .get_deployment(id)
+        .await?
+        .ok_or_else(|| StartError::NotFound(format!("no deployment {id}")))?;
+    if d.state != DeployState::WaitingApproval {
+        return Err(StartError::Refused(format!(
+            "deployment {id} is {}, not waiting for approval",
+            d.state
+        )));
+    }
+    if d.triggered_by == by {
+        return Err(StartError::Refused(format!(
+            "deployment {id} was started by {by}: someone else must approve it"
+        )));
+    }
+    let loaded = load_async(state).await?;
+    let (service, environment, version, who) = (
+        d.service.clone(),
+        d.environment.clone(),
+        d.version.clone(),
+        by.to_string(),
+    );
+    let approvals = tokio::task::spawn_blocking(move || {
+        let dir = loaded.dir.clone();
+        let resolved = gantry_deploy::resolve(&loaded.workspace, &dir, &service, &environment)?;
+        let options = Options {
+            identity: who,
+            ..Options::default()
+        };
+        gantry_deploy::approve(&resolved, &version, &options)
+    })
+    .await
+    .map_err(|e| StartError::Invalid(format!("the approval stopped: {e}")))?
+    .map_err(resolve_error)?;
+    let names: Vec<String> = approvals.into_iter().map(|a| a.by).collect();
+    state
+        .store
+        .append_event(
+            NewEvent::new(kinds::DEPLOY_APPROVED)
+                .actor(Some(by))
+                .data(json!({
+                    "deployment_id": id,
+                    "service": d.service,
+                    "environment": d.environment,
+                    "version": d.version,
+                    "approved_by": by,
+                    "approvals": names,
+                })),
+        )
+        .await?;
+    state.hub.publish(Change::Deployment(id));
+    Ok(names)
+}

@@ -1,0 +1,403 @@
+//! Deployments through the server against real hosts: two container hosts (Debian,
+//! systemd, OpenSSH; gantry-testhost), a project in a local git repository whose
+//! pipeline builds the service's artifact and writes its `version` output, and the API
+//! flow: deploy the newest good build (version and commit taken from the run), a second
+//! deploy whose changelog lists exactly the commits since the first, a protected
+//! environment that waits until someone other than the deployer approves, a rollback,
+//! the environment's view of what runs where, the live stream, and the `deploy.*`
+//! events. No mock: the hosts run what the server deployed.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use gantry_testhost::ContainerHost;
+use serde_json::{Value, json};
+
+use crate::server::TestServer;
+
+async fn send(
+    server: &TestServer,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = server
+        .http
+        .request(method, format!("{}/api/v1{path}", server.base))
+        .bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Ada")
+        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+        .env("GIT_COMMITTER_NAME", "Ada")
+        .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Commits `VERSION` = `version` with `subject`; returns the commit id.
+fn commit(repo: &Path, version: &str, subject: &str) -> String {
+    fs::write(repo.join("VERSION"), format!("{version}\n")).unwrap();
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "--allow-empty", "-m", subject]);
+    git(repo, &["rev-parse", "HEAD"])
+}
+
+const PIPELINE: &str = r#"name: build
+jobs:
+  build:
+    outputs: { version: "${{ steps.v.outputs.version }}" }
+    artifacts: [app]
+    steps:
+      - id: v
+        run: |
+          mkdir -p app
+          printf '#!/bin/sh\necho "$1" > /root/running\nexec sleep 100000\n' > app/run
+          chmod +x app/run
+          echo "version=$(cat VERSION)" >> "$GANTRY_OUTPUT"
+"#;
+
+/// Runs the build pipeline and waits for it to succeed.
+async fn build(server: &TestServer) -> i64 {
+    let (status, body) = send(
+        server,
+        &server.token,
+        reqwest::Method::POST,
+        "/projects/web/pipelines/build/trigger",
+        None,
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["runs"][0]["run_id"].as_i64().unwrap();
+    server
+        .wait_for("the build", Duration::from_secs(60), async |s| {
+            let (_, r) = s.get(&format!("/api/v1/runs/{id}")).await;
+            let status = r["run"]["status"].as_str().unwrap_or("").to_string();
+            assert!(status != "failure" && status != "cancelled", "{r}");
+            (status == "success").then_some(())
+        })
+        .await;
+    id
+}
+
+async fn wait_state(server: &TestServer, id: i64, want: &str) -> Value {
+    server
+        .wait_for(
+            &format!("deployment {id} to be {want}"),
+            Duration::from_secs(120),
+            async |s| {
+                let (_, d) = s.get(&format!("/api/v1/deployments/{id}")).await;
+                let state = d["deployment"]["state"].as_str().unwrap_or("").to_string();
+                if state == want {
+                    return Some(d);
+                }
+                assert!(
+                    !["succeeded", "failed", "rolled_back"].contains(&state.as_str()),
+                    "deployment {id} ended {state}, not {want}: {d}"
+                );
+                None
+            },
+        )
+        .await
+}
+
+fn subjects(d: &Value) -> Vec<String> {
+    d["changelog"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["subject"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploys_builds_with_their_changelog_approvals_and_a_rollback() {
+    if let Err(why) = gantry_testhost::containers_available() {
+        panic!("container hosts cannot run here: {why}");
+    }
+    let ws = tempfile::tempdir().unwrap();
+    let dir = ws.path();
+    fs::create_dir_all(dir.join("keys")).unwrap();
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(dir.join("keys/id"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let public = fs::read_to_string(dir.join("keys/id.pub")).unwrap();
+    let hosts: Vec<ContainerHost> = std::thread::scope(|s| {
+        let started: Vec<_> = ["srvdep1", "srvdep2"]
+            .into_iter()
+            .map(|n| {
+                let public = &public;
+                s.spawn(move || ContainerHost::start(n, public))
+            })
+            .collect();
+        started
+            .into_iter()
+            .map(|h| h.join().unwrap().unwrap())
+            .collect()
+    });
+    let known: String = hosts.iter().map(|h| h.known_hosts_line() + "\n").collect();
+    fs::write(dir.join("keys/known_hosts"), known).unwrap();
+    let repo = dir.join("web");
+    fs::create_dir_all(repo.join(".gantry/pipelines")).unwrap();
+    fs::write(repo.join(".gantry/pipelines/build.yml"), PIPELINE).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    let first = commit(&repo, "1.0.0", "First release");
+    fs::write(
+        dir.join("gantry.yml"),
+        format!(
+            "projects:\n  web: {{ path: web, poll: off }}\n\
+             hosts:\n  srvdep1: {{ address: {}, user: root, ssh_key: keys/id, known_hosts: keys/known_hosts }}\n  \
+             srvdep2: {{ address: {}, user: root, ssh_key: keys/id, known_hosts: keys/known_hosts }}\n\
+             environments:\n  staging: {{ hosts: [srvdep1] }}\n  production: {{ hosts: [srvdep2], approvals: 1 }}\n\
+             services:\n  web:\n    project: web\n    artifact: {{ job: build, path: app }}\n    \
+             run: {{ systemd: {{ exec: \"{{{{ release_dir }}}}/run {{{{ version }}}}\" }} }}\n",
+            hosts[0].addr(),
+            hosts[1].addr()
+        ),
+    )
+    .unwrap();
+    let running = |i: usize| {
+        hosts[i]
+            .exec_ok("cat /root/running")
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+
+    let server = TestServer::start(dir, None).await;
+    let admin = server.token.clone();
+    let post = |path: &'static str, body: Value| {
+        let (server, admin) = (&server, admin.clone());
+        async move { send(server, &admin, reqwest::Method::POST, path, Some(body)).await }
+    };
+
+    // Nothing built yet: a clear refusal, nothing recorded.
+    let (status, body) = post(
+        "/deployments",
+        json!({ "service": "web", "environment": "staging" }),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("successful 'build' job"),
+        "{body}"
+    );
+    let (status, body) = post(
+        "/deployments",
+        json!({ "service": "wbe", "environment": "staging" }),
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no service 'wbe'")
+    );
+    let (status, body) = post("/deployments", json!({ "service": "web" })).await;
+    assert!(status == 400 || status == 422, "{status} {body}");
+
+    // The newest good build goes out: version from the job's output, commit from the run.
+    let run1 = build(&server).await;
+    let (status, body) = post(
+        "/deployments",
+        json!({ "service": "web", "environment": "staging" }),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let d1 = &body["deployment"];
+    assert_eq!(d1["version"], "1.0.0", "{d1}");
+    assert_eq!(d1["run_id"], run1);
+    assert_eq!(d1["commit_sha"], first.as_str());
+    assert_eq!(d1["trigger"], "api");
+    assert_eq!(subjects(d1), ["First release"]);
+    let id1 = d1["id"].as_i64().unwrap();
+    let done = wait_state(&server, id1, "succeeded").await;
+    assert_eq!(running(0), "1.0.0");
+    assert!(
+        done["deployment"]["hosts"]["srvdep1"]["phase"] != "waiting",
+        "{done}"
+    );
+    assert!(!done["lines"].as_array().unwrap().is_empty(), "{done}");
+    assert_eq!(done["deployment"]["report"]["outcome"], "succeeded");
+
+    // Two more commits: the second deploy's changelog is exactly those, newest first.
+    commit(&repo, "1.1.0", "Second: faster pages");
+    let third = commit(&repo, "1.1.0", "Third: fix the footer");
+    build(&server).await;
+    let (status, body) = post(
+        "/deployments",
+        json!({ "service": "web", "environment": "staging" }),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let d2 = &body["deployment"];
+    assert_eq!(d2["version"], "1.1.0");
+    assert_eq!(d2["previous_version"], "1.0.0");
+    assert_eq!(d2["previous_commit"], first.as_str());
+    assert_eq!(d2["commit_sha"], third.as_str());
+    assert_eq!(
+        subjects(d2),
+        ["Third: fix the footer", "Second: faster pages"]
+    );
+    let id2 = d2["id"].as_i64().unwrap();
+
+    // The live stream replays the lines and ends once the deployment has.
+    let live = server
+        .http
+        .get(format!("{}/api/v1/deployments/{id2}/live", server.base))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.status().as_u16(), 200);
+    let text = tokio::time::timeout(Duration::from_secs(120), live.text())
+        .await
+        .expect("the live stream ends with the deployment")
+        .unwrap();
+    assert!(text.contains("event: line"), "{text}");
+    assert!(text.contains("event: deployment"), "{text}");
+    assert!(text.trim_end().ends_with("data: {}"), "{text}");
+    wait_state(&server, id2, "succeeded").await;
+    assert_eq!(running(0), "1.1.0");
+
+    // Production needs one approval from someone other than the deployer.
+    let (status, body) = post(
+        "/deployments",
+        json!({ "service": "web", "environment": "production" }),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let id3 = body["deployment"]["id"].as_i64().unwrap();
+    let deployer = body["deployment"]["triggered_by"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_state(&server, id3, "waiting_approval").await;
+    assert!(
+        hosts[1].exec_ok("test -e /root/running").is_err(),
+        "nothing runs before the approval"
+    );
+    let approve = format!("/deployments/{id3}/approve");
+    let (status, body) = send(&server, &admin, reqwest::Method::POST, &approve, None).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("someone else"),
+        "{body}"
+    );
+    let (status, created) = post(
+        "/tokens",
+        json!({ "name": "reviewer", "role": "developer" }),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let reviewer = created["token"].as_str().unwrap().to_string();
+    let (status, body) = send(&server, &reviewer, reqwest::Method::POST, &approve, None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["approved_by"], json!(["token:reviewer"]));
+    let done = wait_state(&server, id3, "succeeded").await;
+    assert_eq!(running(1), "1.1.0");
+    assert_eq!(
+        done["deployment"]["report"]["approved_by"],
+        json!(["token:reviewer"])
+    );
+    assert_eq!(
+        done["deployment"]["report"]["triggered_by"],
+        deployer.as_str()
+    );
+
+    // A rollback of staging puts 1.0.0 back; the environment's view says so.
+    let (status, body) = post(
+        "/rollbacks",
+        json!({ "service": "web", "environment": "staging" }),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let id4 = body["deployment"]["id"].as_i64().unwrap();
+    assert_eq!(body["deployment"]["kind"], "rollback");
+    wait_state(&server, id4, "succeeded").await;
+    assert_eq!(running(0), "1.0.0");
+    let (status, env) = server.get("/api/v1/environments/staging").await;
+    assert_eq!(status, 200, "{env}");
+    let web = &env["environment"]["services"][0];
+    assert_eq!(web["service"], "web");
+    assert_eq!(web["running"]["srvdep1"]["version"], "1.0.0", "{env}");
+    let (_, envs) = server.get("/api/v1/environments").await;
+    let prod = envs["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "production")
+        .unwrap();
+    assert_eq!(prod["approvals"], 1);
+    assert_eq!(
+        prod["services"][0]["running"]["srvdep2"]["version"],
+        "1.1.0"
+    );
+    let (status, _) = server.get("/api/v1/environments/nope").await;
+    assert_eq!(status, 404);
+
+    // Every step is in the event log.
+    let (_, events) = server.get("/api/v1/events?kind=deploy.&limit=500").await;
+    let kinds: Vec<&str> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    for k in [
+        "deploy.started",
+        "deploy.host_progress",
+        "deploy.approved",
+        "deploy.finished",
+    ] {
+        assert!(kinds.contains(&k), "no {k} in {kinds:?}");
+    }
+    let finished: Vec<&Value> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "deploy.finished")
+        .collect();
+    assert_eq!(finished.len(), 4);
+    assert!(
+        finished.iter().all(|e| e["data"]["outcome"] == "succeeded"),
+        "{finished:?}"
+    );
+    let (status, list) = server
+        .get("/api/v1/deployments?environment=staging&limit=10")
+        .await;
+    assert_eq!(status, 200);
+    let ids: Vec<i64> = list["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [id4, id2, id1]);
+    server.stop().await;
+}
