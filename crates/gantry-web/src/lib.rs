@@ -14,6 +14,9 @@
 //! | [`agents_page`] | `GET /agents` |
 //! | [`infra_page`] | `GET /infra?plan={plan_id}` (forms: `POST /infra/plan`, `POST /infra/applies`, `POST /infra/applies/{id}/approve`) |
 //! | [`infra_host_page`] | `GET /infra/hosts/{host}` |
+//! | [`environments_page`] | `GET /environments` |
+//! | [`environment_page`] | `GET /environments/{name}` (forms: `POST /deployments`, `POST /rollbacks`) |
+//! | [`deployment_page`] | `GET /deployments/{id}` (form: `POST /deployments/{id}/approve`) |
 //! | [`error_page`] | any 4xx/5xx |
 //! | [`asset`] | `GET /static/app.css`, `GET /static/app.js` |
 //!
@@ -55,6 +58,10 @@ pub use assets::asset;
 pub use layout::Layout;
 pub use pages::agents::{AgentEntry, AgentsData, QueueEntry, agents_page};
 pub use pages::dashboard::{DashboardData, ProjectSummary, dashboard};
+pub use pages::deploy::{
+    DeploymentData, EnvironmentData, EnvironmentEntry, EnvironmentsData, ServiceEntry,
+    deployment_page, environment_page, environments_page,
+};
 pub use pages::error::error_page;
 pub use pages::events::{EventsData, events_page};
 pub use pages::infra::{InfraData, InfraHostData, InfraHostEntry, infra_host_page, infra_page};

@@ -56,6 +56,25 @@ impl StatusView {
         }
     }
 
+    /// A deployment's state or a host's phase in one: the CSS gives them the success,
+    /// failure, running and waiting colours.
+    pub fn deployment(name: &str) -> Self {
+        match name {
+            "succeeded" => StatusView::named("success"),
+            "failed" => StatusView::named("failure"),
+            "rolled_back" => StatusView {
+                name: "failure",
+                glyph: "↶",
+            },
+            "running" => StatusView::named("running"),
+            "waiting_approval" => StatusView {
+                name: "waiting",
+                glyph: "△",
+            },
+            _ => StatusView::named("skipped"),
+        }
+    }
+
     /// An agent's state: `online`, `draining` (online, taking no new jobs) or `offline`.
     /// The CSS gives them the success, running and cancelled colours.
     pub fn agent(online: bool, draining: bool) -> Self {

@@ -24,6 +24,10 @@ pub const AGENTS: &str = "/agents";
 pub const INFRA: &str = "/infra";
 pub const INFRA_PLAN: &str = "/infra/plan";
 pub const INFRA_APPLIES: &str = "/infra/applies";
+/// The environments page; `DEPLOY` and `ROLLBACK` are its forms' actions.
+pub const ENVIRONMENTS: &str = "/environments";
+pub const DEPLOY: &str = "/deployments";
+pub const ROLLBACK: &str = "/rollbacks";
 pub const LOGIN: &str = "/login";
 pub const LOGOUT: &str = "/logout";
 pub const CSS: &str = "/static/app.css";
@@ -77,6 +81,23 @@ pub fn events_before(id: EventId) -> String {
 
 pub fn infra_host(name: &str) -> String {
     format!("/infra/hosts/{}", seg(name))
+}
+
+pub fn environment(name: &str) -> String {
+    format!("/environments/{}", seg(name))
+}
+
+pub fn deployment(id: gantry_store::DeploymentId) -> String {
+    format!("/deployments/{id}")
+}
+
+pub fn deployment_approve(id: gantry_store::DeploymentId) -> String {
+    format!("/deployments/{id}/approve")
+}
+
+/// The API's live stream of a deployment (the page's `data-live`).
+pub fn deployment_live(id: gantry_store::DeploymentId) -> String {
+    format!("/api/v1/deployments/{id}/live")
 }
 
 pub fn infra_approve(id: gantry_store::InfraApplyId) -> String {

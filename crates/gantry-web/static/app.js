@@ -464,6 +464,56 @@
     });
   }
 
+  // ---- A deployment's live view ------------------------------------------------------
+
+  var DEPLOY_STATES = {
+    succeeded: ["success", "\u2713"], failed: ["failure", "\u2715"], rolled_back: ["failure", "\u21b6"],
+    running: ["running", "\u25cf"], waiting_approval: ["waiting", "\u25b3"]
+  };
+
+  function initDeployment() {
+    var root = document.getElementById("deployment");
+    if (!root || !window.EventSource || !root.getAttribute("data-live")) return;
+    var list = document.getElementById("deploy-lines");
+    var last = parseInt(root.getAttribute("data-last") || "0", 10);
+    var es = new EventSource(root.getAttribute("data-live"));
+    es.addEventListener("line", function (e) {
+      var line = parse(e.data);
+      if (!line || line.seq <= last) return;
+      last = line.seq;
+      var li = document.createElement("li");
+      li.setAttribute("data-seq", String(line.seq));
+      li.appendChild(timeElement(line.at));
+      li.appendChild(document.createTextNode(" " + line.line));
+      list.appendChild(li);
+    });
+    es.addEventListener("deployment", function (e) {
+      var d = parse(e.data);
+      if (!d || !d.state) return;
+      var badge = document.getElementById("deployment-state");
+      var look = DEPLOY_STATES[d.state] || ["skipped", "\u25cb"];
+      if (badge) {
+        badge.setAttribute("data-status", look[0]);
+        $(".glyph", badge).textContent = look[1];
+        $(".badge-label", badge).textContent = d.state;
+      }
+      Object.keys(d.hosts || {}).forEach(function (host) {
+        $all("tr[data-host]", root.parentNode).forEach(function (row) {
+          if (row.getAttribute("data-host") === host) $(".phase", row).textContent = d.hosts[host].phase;
+        });
+      });
+      var approve = document.getElementById("approve-form");
+      if (approve && d.state !== "waiting_approval") approve.hidden = true;
+    });
+    es.addEventListener("end", function () {
+      es.close();
+      announce("The deployment ended.");
+      // The page rendered now shows the record (per-host results, errors); it opens no
+      // stream of its own once the deployment has ended.
+      window.location.reload();
+    });
+  }
+
   // ---- Start ------------------------------------------------------------------------
 
   function start() {
@@ -472,6 +522,7 @@
     setInterval(tickDurations, 1000);
     initRun();
     initLog();
+    initDeployment();
   }
 
   // Exposed for tests in a browser console; harmless otherwise.

@@ -13,6 +13,7 @@ mod openapi_deploy;
 pub mod ops;
 pub mod sse;
 pub mod ui;
+pub mod ui_deploy;
 pub mod ui_infra;
 
 use std::sync::Arc;

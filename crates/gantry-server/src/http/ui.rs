@@ -47,6 +47,7 @@ pub fn routes() -> Router<Arc<ServerState>> {
         .route("/events", get(events))
         .route("/agents", get(agents))
         .merge(super::ui_infra::routes())
+        .merge(super::ui_deploy::routes())
         .route("/static/{*file}", get(asset))
         .fallback(not_found)
 }

@@ -166,7 +166,7 @@ async fn deploys_builds_with_their_changelog_approvals_and_a_rollback() {
             "projects:\n  web: {{ path: web, poll: off }}\n\
              hosts:\n  srvdep1: {{ address: {}, user: root, ssh_key: keys/id, known_hosts: keys/known_hosts }}\n  \
              srvdep2: {{ address: {}, user: root, ssh_key: keys/id, known_hosts: keys/known_hosts }}\n\
-             environments:\n  staging: {{ hosts: [srvdep1] }}\n  production: {{ hosts: [srvdep2], approvals: 1 }}\n\
+             environments:\n  staging: {{ hosts: [srvdep1] }}\n  production: {{ hosts: [srvdep2], approvals: 2 }}\n\
              services:\n  web:\n    project: web\n    artifact: {{ job: build, path: app }}\n    \
              run: {{ systemd: {{ exec: \"{{{{ release_dir }}}}/run {{{{ version }}}}\" }} }}\n",
             hosts[0].addr(),
@@ -282,7 +282,8 @@ async fn deploys_builds_with_their_changelog_approvals_and_a_rollback() {
     wait_state(&server, id2, "succeeded").await;
     assert_eq!(running(0), "1.1.0");
 
-    // Production needs one approval from someone other than the deployer.
+    // Production needs two approvals from people other than the deployer: a reviewer's
+    // token through the API, then the admin user with the page's Approve button.
     let (status, body) = post(
         "/deployments",
         json!({ "service": "web", "environment": "production" }),
@@ -297,7 +298,7 @@ async fn deploys_builds_with_their_changelog_approvals_and_a_rollback() {
     wait_state(&server, id3, "waiting_approval").await;
     assert!(
         hosts[1].exec_ok("test -e /root/running").is_err(),
-        "nothing runs before the approval"
+        "nothing runs before the approvals"
     );
     let approve = format!("/deployments/{id3}/approve");
     let (status, body) = send(&server, &admin, reqwest::Method::POST, &approve, None).await;
@@ -319,16 +320,86 @@ async fn deploys_builds_with_their_changelog_approvals_and_a_rollback() {
     let (status, body) = send(&server, &reviewer, reqwest::Method::POST, &approve, None).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["approved_by"], json!(["token:reviewer"]));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (_, still) = server.get(&format!("/api/v1/deployments/{id3}")).await;
+    assert_eq!(
+        still["deployment"]["state"], "waiting_approval",
+        "one of two"
+    );
+
+    let session = crate::ui::sign_in(&server).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = http
+        .get(format!("{}/deployments/{id3}", server.base))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"approve-form\""), "{page}");
+    assert!(page.contains("waiting for 2 approval(s)"), "{page}");
+    let r = http
+        .post(format!("{}{approve}", server.base))
+        .header("cookie", &session)
+        .form(&[("csrf", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403, "a form from elsewhere is refused");
+    let r = http
+        .post(format!("{}{approve}", server.base))
+        .header("cookie", &session)
+        .form(&[("csrf", crate::ui::csrf_field(&page).as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(r.headers()["location"], format!("/deployments/{id3}"));
     let done = wait_state(&server, id3, "succeeded").await;
     assert_eq!(running(1), "1.1.0");
-    assert_eq!(
-        done["deployment"]["report"]["approved_by"],
-        json!(["token:reviewer"])
-    );
+    let mut approvers: Vec<String> = done["deployment"]["report"]["approved_by"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    approvers.sort();
+    assert_eq!(approvers, ["admin", "token:reviewer"]);
     assert_eq!(
         done["deployment"]["report"]["triggered_by"],
         deployer.as_str()
     );
+
+    // The pages: the environment's grid and history, the deployment's record.
+    let page = |path: String| {
+        let (http, session, base) = (&http, &session, &server.base);
+        async move {
+            let r = http
+                .get(format!("{base}{path}"))
+                .header("cookie", session)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (status, html) = page("/environments".into()).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("href=\"/environments/production\""), "{html}");
+    let (status, html) = page(format!("/deployments/{id2}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Third: fix the footer"), "{html}");
+    assert!(
+        !html.contains("data-live="),
+        "a finished deployment opens no stream"
+    );
+    let (status, _) = page("/environments/nope".into()).await;
+    assert_eq!(status, 404);
 
     // A rollback of staging puts 1.0.0 back; the environment's view says so.
     let (status, body) = post(
@@ -353,13 +424,20 @@ async fn deploys_builds_with_their_changelog_approvals_and_a_rollback() {
         .iter()
         .find(|e| e["name"] == "production")
         .unwrap();
-    assert_eq!(prod["approvals"], 1);
+    assert_eq!(prod["approvals"], 2);
     assert_eq!(
         prod["services"][0]["running"]["srvdep2"]["version"],
         "1.1.0"
     );
     let (status, _) = server.get("/api/v1/environments/nope").await;
     assert_eq!(status, 404);
+    let (status, html) = page("/environments/staging".into()).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("data-host=\"srvdep1\"><code>1.0.0</code>"),
+        "{html}"
+    );
+    assert!(html.contains("id=\"deploy-form\""), "{html}");
 
     // Every step is in the event log.
     let (_, events) = server.get("/api/v1/events?kind=deploy.&limit=500").await;

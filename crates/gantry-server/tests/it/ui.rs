@@ -9,7 +9,7 @@ use reqwest::{Response, StatusCode};
 use crate::git_repo::TestRepo;
 use crate::server::TestServer;
 
-fn set_cookie(r: &Response, name: &str) -> Option<String> {
+pub(crate) fn set_cookie(r: &Response, name: &str) -> Option<String> {
     r.headers()
         .get_all("set-cookie")
         .iter()
@@ -18,7 +18,7 @@ fn set_cookie(r: &Response, name: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-fn cookie_value(header: &str) -> String {
+pub(crate) fn cookie_value(header: &str) -> String {
     header
         .split(';')
         .next()
@@ -30,9 +30,50 @@ fn cookie_value(header: &str) -> String {
 }
 
 /// The value of the first hidden `csrf` input of a page.
-fn csrf_field(html: &str) -> String {
+pub(crate) fn csrf_field(html: &str) -> String {
     let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
     html[at..].split('"').next().unwrap().to_string()
+}
+
+/// Signs in as the bootstrap admin user; returns the session's `cookie` header value.
+pub(crate) async fn sign_in(server: &TestServer) -> String {
+    let password = server
+        .started
+        .as_ref()
+        .unwrap()
+        .bootstrap
+        .as_ref()
+        .unwrap()
+        .password
+        .expose()
+        .to_string();
+    let http = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap();
+    let r = http
+        .get(format!("{}/login?next=/", server.base))
+        .send()
+        .await
+        .unwrap();
+    let token = cookie_value(&set_cookie(&r, "gantry_login_csrf").unwrap());
+    let r = http
+        .post(format!("{}/login", server.base))
+        .header("cookie", format!("gantry_login_csrf={token}"))
+        .form(&[
+            ("username", "admin"),
+            ("password", password.as_str()),
+            ("csrf", token.as_str()),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    format!(
+        "gantry_session={}",
+        cookie_value(&set_cookie(&r, "gantry_session").unwrap())
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

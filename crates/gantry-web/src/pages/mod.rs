@@ -3,6 +3,7 @@
 
 pub mod agents;
 pub mod dashboard;
+pub mod deploy;
 pub mod error;
 pub mod events;
 pub mod infra;

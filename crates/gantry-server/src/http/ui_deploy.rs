@@ -1,0 +1,285 @@
+//! The web UI's deployment pages and their forms: deploy and roll back from an
+//! environment's page, approve a waiting deployment (someone other than the one who
+//! started it). Each form carries the session's CSRF token and needs the developer
+//! role, as the API does; the work is the API's (`api::deployments`).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Form, Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, Redirect};
+use axum::routing::{get, post};
+use gantry_store::{Deployment, DeploymentFilter, DeploymentId, Role, RunId};
+use gantry_web::{
+    DeploymentData, EnvironmentData, EnvironmentEntry, EnvironmentsData, ServiceEntry,
+};
+use serde::Deserialize;
+
+use super::api::deployments::{find, start, start_error};
+use super::error::ApiError;
+use super::ui::{UiError, UiResult, Viewer};
+use crate::deploy::{self, DeployAsk, versions};
+use crate::state::ServerState;
+
+/// Deployments an environment's page lists.
+const HISTORY: u32 = 50;
+
+pub fn routes() -> Router<Arc<ServerState>> {
+    Router::new()
+        .route("/environments", get(environments))
+        .route("/environments/{name}", get(environment))
+        .route("/deployments", post(create))
+        .route("/rollbacks", post(rollback))
+        .route("/deployments/{id}", get(deployment))
+        .route("/deployments/{id}/approve", post(approve))
+}
+
+/// An environment's hosts, and per service its history there (newest first).
+struct Loaded {
+    name: String,
+    hosts: Vec<String>,
+    approvals: u32,
+    branches: Vec<String>,
+    services: Vec<(String, Vec<Deployment>)>,
+}
+
+async fn load(state: &ServerState, name: &str) -> UiResult<Loaded> {
+    let projects = state.projects();
+    let Some(env) = projects.environments.get(name) else {
+        return Err(UiError::Page(
+            StatusCode::NOT_FOUND,
+            format!("There is no environment '{name}' in the workspace."),
+        ));
+    };
+    let hosts: Vec<String> = env
+        .resolve_hosts(&projects.inventory)
+        .into_iter()
+        .map(|h| h.name)
+        .collect();
+    let mut services = Vec::new();
+    for svc in projects.services.keys() {
+        let history = state
+            .store
+            .list_deployments(&DeploymentFilter {
+                service: Some(svc.clone()),
+                environment: Some(name.to_string()),
+                state: None,
+                limit: 100,
+            })
+            .await
+            .map_err(ApiError::from)?;
+        services.push((svc.clone(), history));
+    }
+    Ok(Loaded {
+        name: env.name.clone(),
+        hosts,
+        approvals: env.approvals,
+        branches: env.branches.clone(),
+        services,
+    })
+}
+
+/// The view of a loaded environment (borrowing it). `running` holds each service's
+/// versions, computed once.
+fn entry<'a>(
+    l: &'a Loaded,
+    running: &'a [indexmap::IndexMap<String, versions::HostVersion>],
+) -> EnvironmentEntry<'a> {
+    EnvironmentEntry {
+        name: &l.name,
+        hosts: &l.hosts,
+        approvals: l.approvals,
+        branches: &l.branches,
+        services: l
+            .services
+            .iter()
+            .zip(running)
+            .map(|((name, history), run)| ServiceEntry {
+                name,
+                running: l
+                    .hosts
+                    .iter()
+                    .map(|h| (h.as_str(), run.get(h).map(|v| v.version.as_str())))
+                    .collect(),
+                latest: history.first(),
+            })
+            .collect(),
+    }
+}
+
+fn running_of(l: &Loaded) -> Vec<indexmap::IndexMap<String, versions::HostVersion>> {
+    l.services
+        .iter()
+        .map(|(_, history)| versions::running(history, &l.hosts))
+        .collect()
+}
+
+async fn environments(
+    State(state): State<Arc<ServerState>>,
+    viewer: Viewer,
+) -> UiResult<Html<String>> {
+    let names: Vec<String> = state.projects().environments.keys().cloned().collect();
+    let mut loaded = Vec::new();
+    for n in &names {
+        loaded.push(load(&state, n).await?);
+    }
+    let running: Vec<_> = loaded.iter().map(running_of).collect();
+    let entries: Vec<EnvironmentEntry> = loaded
+        .iter()
+        .zip(&running)
+        .map(|(l, r)| entry(l, r))
+        .collect();
+    Ok(Html(gantry_web::environments_page(
+        &viewer.layout(),
+        &EnvironmentsData {
+            environments: &entries,
+        },
+    )))
+}
+
+async fn environment(
+    State(state): State<Arc<ServerState>>,
+    viewer: Viewer,
+    Path(name): Path<String>,
+) -> UiResult<Html<String>> {
+    let loaded = load(&state, &name).await?;
+    let running = running_of(&loaded);
+    let history = state
+        .store
+        .list_deployments(&DeploymentFilter {
+            service: None,
+            environment: Some(name.clone()),
+            state: None,
+            limit: HISTORY,
+        })
+        .await
+        .map_err(ApiError::from)?;
+    Ok(Html(gantry_web::environment_page(
+        &viewer.layout(),
+        &EnvironmentData {
+            environment: &entry(&loaded, &running),
+            history: &history,
+            can_deploy: viewer.0.require(Role::Developer).is_ok(),
+        },
+    )))
+}
+
+async fn deployment(
+    State(state): State<Arc<ServerState>>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+) -> UiResult<Html<String>> {
+    let d = find(&state, id).await?;
+    let lines = state
+        .store
+        .deployment_lines(d.id, 0, 10_000)
+        .await
+        .map_err(ApiError::from)?;
+    let can_approve = viewer.0.require(Role::Developer).is_ok() && viewer.0.name != d.triggered_by;
+    Ok(Html(gantry_web::deployment_page(
+        &viewer.layout(),
+        &DeploymentData {
+            deployment: &d,
+            lines: &lines,
+            can_approve,
+        },
+    )))
+}
+
+#[derive(Debug, Deserialize)]
+struct DeployForm {
+    csrf: String,
+    service: String,
+    environment: String,
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    run: String,
+}
+
+/// An empty field is "not given".
+fn given(s: &str) -> Option<String> {
+    Some(s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+async fn create(
+    State(state): State<Arc<ServerState>>,
+    viewer: Viewer,
+    Form(form): Form<DeployForm>,
+) -> UiResult<Redirect> {
+    viewer.0.check_csrf(&form.csrf)?;
+    viewer.0.require(Role::Developer)?;
+    let run = match given(&form.run) {
+        None => None,
+        Some(r) => Some(RunId(r.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(
+            || ApiError::bad_request(format!("field 'run': expected a run id, found '{r}'")),
+        )?)),
+    };
+    let d = start(
+        &state,
+        DeployAsk {
+            service: form.service,
+            environment: form.environment,
+            version: given(&form.version),
+            run,
+            trigger: "ui".into(),
+            triggered_by: viewer.0.name.clone(),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(Redirect::to(&gantry_web::urls::deployment(d.id)))
+}
+
+#[derive(Debug, Deserialize)]
+struct RollbackForm {
+    csrf: String,
+    service: String,
+    environment: String,
+    #[serde(default)]
+    to: String,
+}
+
+async fn rollback(
+    State(state): State<Arc<ServerState>>,
+    viewer: Viewer,
+    Form(form): Form<RollbackForm>,
+) -> UiResult<Redirect> {
+    viewer.0.check_csrf(&form.csrf)?;
+    viewer.0.require(Role::Developer)?;
+    let d = start(
+        &state,
+        DeployAsk {
+            service: form.service,
+            environment: form.environment,
+            version: given(&form.to),
+            rollback: true,
+            trigger: "ui".into(),
+            triggered_by: viewer.0.name.clone(),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(Redirect::to(&gantry_web::urls::deployment(d.id)))
+}
+
+#[derive(Debug, Deserialize)]
+struct CsrfOnly {
+    csrf: String,
+}
+
+async fn approve(
+    State(state): State<Arc<ServerState>>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Form(form): Form<CsrfOnly>,
+) -> UiResult<Redirect> {
+    viewer.0.check_csrf(&form.csrf)?;
+    viewer.0.require(Role::Developer)?;
+    let id = DeploymentId(id);
+    deploy::approve(&state, id, &viewer.0.name)
+        .await
+        .map_err(start_error)?;
+    Ok(Redirect::to(&gantry_web::urls::deployment(id)))
+}
