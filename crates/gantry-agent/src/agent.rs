@@ -63,7 +63,12 @@ pub async fn run(config: AgentConfig, drain: CancellationToken) -> Result<(), Ag
         .map_err(|e| AgentError::Setup(format!("{}: {e}", jobs_dir.display())))?;
     let cx = RunnerContext {
         client: client.clone(),
-        executors: Arc::new(Executors::new()),
+        // Deploys need the workspace's hosts and keys, which live with the server: a
+        // deploy job that reaches an agent (through `runs_on` or `unlabeled_jobs: any`)
+        // fails saying where it can run instead.
+        executors: Arc::new(Executors::new().refusing_deploys(
+            "agents do not deploy; deploy jobs run on the server's own pool (no `runs_on`, with `server.unlabeled_jobs` at `server`) or with `gantry run`",
+        )),
         jobs_dir,
         caches_dir: config.data_dir.join("cache"),
         sources: Default::default(),

@@ -1,7 +1,7 @@
 //! Running one planned job: its work directory with the artifacts of the jobs it needs
 //! and its cache restored, its steps in order (conditions, env, retries, timeouts,
-//! `continue_on_error`, outputs), then its outputs, artifacts and cache saved. Whole-job
-//! retries start again from a fresh work directory.
+//! `continue_on_error`, outputs), a deploy job's deploy (deploy.rs), then its outputs,
+//! artifacts and cache saved. Whole-job retries start again from a fresh work directory.
 
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
@@ -178,15 +178,12 @@ async fn run_attempt(
     attempt: u32,
     log: &LogSink,
 ) -> AttemptOutcome {
-    // A `deploy:` job is planned but not run by pipelines yet: it fails, saying so,
-    // rather than passing with nothing done.
-    if let Some(d) = &job.deploy {
-        let reason = format!(
-            "deploy jobs are not run by pipelines yet (service {}, environment {}): run `gantry deploy {} --env {} --version …` in a step instead (docs/deploy.md)",
-            d.service, d.environment, d.service, d.environment
-        );
-        log.system(&reason).await;
-        return AttemptOutcome::failed(reason);
+    // A deploy job on a runner that cannot deploy fails before any work is done.
+    if job.deploy.is_some()
+        && let Err(why) = shared.executors.deployer()
+    {
+        log.system(&why).await;
+        return AttemptOutcome::failed(why);
     }
     // The job's scope: run contexts plus matrix and needs.
     let mut contexts = shared.contexts.base.clone();
@@ -416,14 +413,20 @@ async fn run_in_dirs(
     }
     let StepsOutcome {
         steps,
-        result,
-        reason,
+        mut result,
+        mut reason,
     } = steps_outcome;
+    // A deploy job's deploy comes after its steps (if any) succeeded, in the same work
+    // directory, so the artifacts restored (or made) there are what it ships.
+    if let Some(spec) = &job.deploy
+        && result == JobResult::Success
+    {
+        (result, reason) =
+            crate::deploy::run(shared, job, spec, &dirs.workspace, scope, control, log).await;
+    }
 
     // Job outputs are templates over the steps context.
     let mut outputs = IndexMap::new();
-    let mut result = result;
-    let mut reason = reason;
     for (name, template) in &job.outputs {
         match render(&format!("outputs.{name}"), template, scope) {
             Ok(v) => {

@@ -5,12 +5,14 @@
 //! [`Executors`] to use, a channel of [`RunEvent`]s for live display, and a
 //! [`RunControl`] to cancel; it returns a [`RunReport`]. A server that keeps the DAG in
 //! its own store runs jobs one by one through a [`RunSession`], deciding each with
-//! [`gate::gate`].
+//! [`gate::gate`]. Deploy jobs go to the [`Deployer`] the runner was given
+//! ([`Executors::with_deployer`]); the engine itself knows nothing of hosts.
 #![forbid(unsafe_code)]
 
 pub mod artifacts;
 pub mod cache;
 pub mod context;
+pub mod deploy;
 pub mod event;
 pub mod executor;
 pub mod executors;
@@ -28,6 +30,7 @@ pub mod shell;
 pub mod workdir;
 
 pub use context::GitFacts;
+pub use deploy::{DeployOutcome, DeployRequest, DeployResult, Deployer};
 pub use event::RunEvent;
 pub use executors::Executors;
 pub use report::{JobReport, JobResult, RunReport, RunStatus, StepReport, StepResult};

@@ -4,7 +4,9 @@
 
 mod client;
 mod cmd;
+mod deploy_checks;
 mod git_facts;
+mod pipeline_deployer;
 mod pipelines;
 mod secrets_file;
 mod ui;

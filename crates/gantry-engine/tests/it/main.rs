@@ -1,7 +1,9 @@
 //! Integration tests of the executors against the real thing: local processes,
-//! bubblewrap and the Docker Engine. One test binary; shared helpers live here.
+//! bubblewrap and the Docker Engine; and of deploy jobs' wiring (deploy.rs). One test
+//! binary; shared helpers live here.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod deploy;
 mod docker;
 mod host;
 mod sandbox;

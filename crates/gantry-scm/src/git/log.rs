@@ -115,8 +115,14 @@ mod tests {
             .expect("log");
         let subjects: Vec<&str> = got.iter().map(|e| e.subject.as_str()).collect();
         assert_eq!(subjects, ["third: with\ttab", "second"]);
-        assert_eq!((got[0].sha.as_str(), got[0].author.as_str()), (shas[2].as_str(), "Ada"));
-        let all = g.commits_between(dir, None, &shas[2], 2).await.expect("log");
+        assert_eq!(
+            (got[0].sha.as_str(), got[0].author.as_str()),
+            (shas[2].as_str(), "Ada")
+        );
+        let all = g
+            .commits_between(dir, None, &shas[2], 2)
+            .await
+            .expect("log");
         assert_eq!(all.len(), 2, "limit");
         let err = g.commits_between(dir, Some("HEAD~1"), &shas[2], 5).await;
         assert!(matches!(err, Err(GitError::InvalidRev { .. })), "{err:?}");

@@ -245,21 +245,33 @@ fn with_protection(options: Options, p: &ProtectionArgs) -> Options {
 
 /// The workspace, or `None` after its errors were printed.
 fn load(dir: &Path) -> Option<gantry_workspace::Loaded> {
+    match load_workspace(dir) {
+        Ok((loaded, warnings)) => {
+            eprint!("{warnings}");
+            Some(loaded)
+        }
+        Err(errors) => {
+            eprint!("{errors}");
+            None
+        }
+    }
+}
+
+/// The workspace file in `dir` with its warnings rendered (empty when there are none),
+/// or every error rendered, ending in a newline. Shared by these commands and the
+/// deploy jobs of `gantry run` (pipeline_deployer.rs), so both read it alike.
+pub(crate) fn load_workspace(dir: &Path) -> Result<(gantry_workspace::Loaded, String), String> {
     let loaded = match gantry_workspace::load(dir) {
         Ok(loaded) => loaded,
-        Err(gantry_workspace::LoadError::Invalid(invalid)) => {
-            eprint!("{}", invalid.render(false));
-            return None;
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            return None;
-        }
+        Err(gantry_workspace::LoadError::Invalid(invalid)) => return Err(invalid.render(false)),
+        Err(e) => return Err(format!("error: {e}\n")),
     };
-    if !loaded.diagnostics.is_empty() {
-        eprint!("{}", loaded.render(&loaded.diagnostics, false));
-    }
-    Some(loaded)
+    let warnings = if loaded.diagnostics.is_empty() {
+        String::new()
+    } else {
+        loaded.render(&loaded.diagnostics, false)
+    };
+    Ok((loaded, warnings))
 }
 
 fn resolve<'a>(
@@ -267,16 +279,27 @@ fn resolve<'a>(
     service: &str,
     environment: &str,
 ) -> Option<gantry_deploy::Resolved<'a>> {
-    match gantry_deploy::resolve(&loaded.workspace, &loaded.dir, service, environment) {
+    match resolve_in(loaded, service, environment) {
         Ok(r) => Some(r),
         Err(e) => {
-            // The workspace's own name for its file is `gantry.yml`; show where it is.
-            let file = display_file(&loaded.path);
-            let text = e.to_string().replacen(&loaded.workspace.file, &file, 1);
-            eprintln!("error: {text}");
+            eprintln!("error: {e}");
             None
         }
     }
+}
+
+/// `service` and `environment` of the workspace; the error names the workspace file
+/// where the user can find it.
+pub(crate) fn resolve_in<'a>(
+    loaded: &'a gantry_workspace::Loaded,
+    service: &str,
+    environment: &str,
+) -> Result<gantry_deploy::Resolved<'a>, String> {
+    gantry_deploy::resolve(&loaded.workspace, &loaded.dir, service, environment).map_err(|e| {
+        // The workspace's own name for its file is `gantry.yml`; show where it is.
+        let file = display_file(&loaded.path);
+        e.to_string().replacen(&loaded.workspace.file, &file, 1)
+    })
 }
 
 fn report(result: Result<DeploymentReport, DeployError>, json: bool) -> anyhow::Result<ExitCode> {

@@ -1,6 +1,7 @@
 //! `gantry run`: compiles a pipeline, plans it against this checkout's git facts, runs
-//! its DAG locally with the engine, streams the logs, prints a summary (or `--json`),
-//! and cancels cleanly on Ctrl-C.
+//! its DAG locally with the engine (deploy jobs through gantry-deploy, see
+//! pipeline_deployer.rs), streams the logs, prints a summary (or `--json`), and cancels
+//! cleanly on Ctrl-C.
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
@@ -13,6 +14,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
+use crate::pipeline_deployer::PipelineDeployer;
 use crate::ui::live::Live;
 use crate::ui::style::Style;
 use crate::{git_facts, pipelines, secrets_file};
@@ -67,6 +69,10 @@ pub struct RunArgs {
     /// Keep each job's work directory after the run (for debugging).
     #[arg(long)]
     pub keep_workdirs: bool,
+    /// The workspace directory (holding gantry.yml) whose services and environments
+    /// `deploy:` jobs deploy to; read only when a deploy job runs.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub workspace: PathBuf,
 }
 
 fn data_dir(arg: Option<PathBuf>) -> PathBuf {
@@ -213,6 +219,9 @@ pub fn main(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let json = args.json;
+    // Deploy jobs run on this machine, through gantry-deploy, as `gantry deploy` would.
+    let workspace = std::path::absolute(&args.workspace).unwrap_or_else(|_| args.workspace.clone());
+    let executors = Executors::new().with_deployer(Arc::new(PipelineDeployer { workspace }));
     let report = runtime.block_on(async move {
         let mut live = Live::new(&plan, selected, json);
         if let Some(note) = &on_note {
@@ -224,7 +233,7 @@ pub fn main(args: RunArgs) -> anyhow::Result<ExitCode> {
         let run = tokio::spawn(run_plan(
             plan.clone(),
             options,
-            Arc::new(Executors::new()),
+            Arc::new(executors),
             tx,
             control.clone(),
         ));

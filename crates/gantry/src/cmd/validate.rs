@@ -1,5 +1,6 @@
 //! `gantry validate [FILES]`: compiles pipeline files and prints every diagnostic, with
-//! the source line and a caret. Exits 1 when any file has an error.
+//! the source line and a caret, plus warnings about deploy jobs (deploy_checks.rs; against
+//! the workspace given with `--workspace`). Exits 1 when any file has an error.
 
 use clap::Args;
 use gantry_core::SourceFile;
@@ -15,6 +16,10 @@ pub struct ValidateArgs {
     /// Print the diagnostics as one JSON document.
     #[arg(long)]
     pub json: bool,
+    /// Also check deploy jobs against this workspace (the directory holding gantry.yml):
+    /// their services, environments and the jobs whose artifacts they ship.
+    #[arg(long, value_name = "DIR")]
+    pub workspace: Option<std::path::PathBuf>,
 }
 
 pub fn main(args: ValidateArgs) -> anyhow::Result<ExitCode> {
@@ -33,6 +38,26 @@ pub fn main(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     }
     let style = Style::stderr();
     let mut any_error = false;
+    let loaded = match &args.workspace {
+        None => None,
+        Some(dir) => match crate::cmd::deploy::load_workspace(dir) {
+            Ok((loaded, warnings)) => {
+                eprint!("{warnings}");
+                Some(loaded)
+            }
+            Err(errors) => {
+                eprint!("{errors}");
+                eprintln!(
+                    "{}: cannot use the workspace in {}; deploy jobs are not checked against it",
+                    style.red("error"),
+                    dir.display()
+                );
+                any_error = true;
+                None
+            }
+        },
+    };
+    let workspace = loaded.as_ref().map(|l| &l.workspace);
     let mut json_files = Vec::new();
     for path in &files {
         let name = pipelines::display_name(&root, path);
@@ -47,7 +72,11 @@ pub fn main(args: ValidateArgs) -> anyhow::Result<ExitCode> {
                 continue;
             }
         };
-        let compiled = gantry_pipeline::compile(&name, &text);
+        let mut compiled = gantry_pipeline::compile(&name, &text);
+        if let Some(plan) = &compiled.plan {
+            let found = crate::deploy_checks::check(&name, plan, workspace);
+            compiled.diagnostics.extend(found);
+        }
         let errors = compiled.diagnostics.iter().filter(|d| d.is_error()).count();
         let warnings = compiled.diagnostics.len() - errors;
         any_error |= errors > 0;

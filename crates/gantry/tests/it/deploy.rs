@@ -87,28 +87,57 @@ fn artifact(dir: &Path, good: bool) {
     fs::set_permissions(app.join("run"), fs::Permissions::from_mode(0o755)).unwrap();
 }
 
+/// A workspace directory with an SSH key and one container host (Debian, systemd, sshd)
+/// that accepts it, its host key in `keys/known_hosts`. The caller writes `gantry.yml`,
+/// naming the host with [`HostWorkspace::inventory`].
+pub struct HostWorkspace {
+    pub ws: tempfile::TempDir,
+    pub host: ContainerHost,
+}
+
+impl HostWorkspace {
+    pub fn start(name: &str) -> HostWorkspace {
+        if let Err(why) = gantry_testhost::containers_available() {
+            panic!("container hosts cannot run here: {why}");
+        }
+        let ws = tempfile::tempdir().unwrap();
+        let dir = ws.path();
+        fs::create_dir_all(dir.join("keys")).unwrap();
+        let status = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(dir.join("keys/id"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let public = fs::read_to_string(dir.join("keys/id.pub")).unwrap();
+        let host = ContainerHost::start(name, &public).unwrap();
+        fs::write(dir.join("keys/known_hosts"), host.known_hosts_line() + "\n").unwrap();
+        HostWorkspace { ws, host }
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.ws.path()
+    }
+
+    /// The `hosts:` section naming the host.
+    pub fn inventory(&self) -> String {
+        format!(
+            "hosts:\n  {}: {{ address: {}, user: root, ssh_key: keys/id, known_hosts: keys/known_hosts }}\n",
+            self.host.name(),
+            self.host.addr()
+        )
+    }
+}
+
 #[test]
 fn deploy_a_bad_release_and_roll_back_through_the_binary() {
-    if let Err(why) = gantry_testhost::containers_available() {
-        panic!("container hosts cannot run here: {why}");
-    }
-    let ws = tempfile::tempdir().unwrap();
-    let dir = ws.path();
-    fs::create_dir_all(dir.join("keys")).unwrap();
-    let status = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-        .arg(dir.join("keys/id"))
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let public = fs::read_to_string(dir.join("keys/id.pub")).unwrap();
-    let host = ContainerHost::start("cli1", &public).unwrap();
-    fs::write(dir.join("keys/known_hosts"), host.known_hosts_line() + "\n").unwrap();
+    let hw = HostWorkspace::start("cli1");
+    let (dir, host) = (hw.dir(), &hw.host);
     fs::write(
         dir.join("gantry.yml"),
         format!(
-            "hosts:\n  cli1: {{ address: {}, user: root, ssh_key: keys/id, known_hosts: keys/known_hosts }}\nenvironments:\n  staging: {{ hosts: [cli1] }}\n{SERVICES}",
-            host.addr()
+            "{}environments:\n  staging: {{ hosts: [cli1] }}\n{SERVICES}",
+            hw.inventory()
         ),
     )
     .unwrap();

@@ -396,8 +396,139 @@ fn parallelism_limit_bounds_running_jobs() {
     );
 }
 
+/// The pipeline of the deploy tests: `build` copies the test service into `dist/` (with a
+/// file `unhealthy` beside it when the `healthy` input is false) and names the version;
+/// `deploy` ships `dist` (the service's `artifact: { job: build, path: dist }`).
+fn deploy_pipeline() -> String {
+    format!(
+        r#"
+on:
+  manual:
+    inputs:
+      version: {{ required: true }}
+      healthy: {{ type: boolean, default: true }}
+jobs:
+  build:
+    outputs: {{ version: "${{{{ steps.v.outputs.version }}}}" }}
+    artifacts: [dist]
+    steps:
+      - id: v
+        run: |
+          mkdir -p dist
+          cp '{}' dist/app
+          if [ "${{{{ inputs.healthy }}}}" != true ]; then touch dist/unhealthy; fi
+          echo "version=${{{{ inputs.version }}}}" >> "$GANTRY_OUTPUT"
+  deploy:
+    needs: [build]
+    deploy:
+      service: web
+      environment: staging
+      version: "${{{{ needs.build.outputs.version }}}}"
+"#,
+        crate::support::testservice().display()
+    )
+}
+
+/// `GET /` on the host's service: the version it answers.
+fn served_version(host: &gantry_testhost::ContainerHost) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect_timeout(
+        &std::net::SocketAddr::new(host.addr(), 8080),
+        Duration::from_secs(2),
+    )
+    .ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(s, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.1 200")
+        .then(|| body.trim().to_string())
+}
+
 #[test]
-fn a_deploy_job_fails_saying_it_is_not_run_rather_than_passing() {
+fn a_deploy_job_deploys_the_build_and_a_bad_release_fails_it_rolled_back() {
+    let hw = crate::deploy::HostWorkspace::start("pipe1");
+    std::fs::write(
+        hw.dir().join("gantry.yml"),
+        format!(
+            r#"{}environments:
+  staging: {{ hosts: [pipe1], branches: [main] }}
+services:
+  web:
+    artifact: {{ job: build, path: dist }}
+    run: {{ systemd: {{ exec: "{{{{ release_dir }}}}/app --port {{{{ port }}}} --version {{{{ version }}}}" }} }}
+    port: 8080
+    health: {{ http: {{ path: /healthz }}, interval: 500ms, retries: 4 }}
+"#,
+            hw.inventory()
+        ),
+    )
+    .unwrap();
+    let p = Project::with_pipeline(&deploy_pipeline());
+    let ws = hw.dir().to_str().unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["--event", "manual", "--workspace", ws];
+        args.extend_from_slice(extra);
+        p.run_json(&args)
+    };
+
+    // A good build: deployed, and the host serves it.
+    let (code, report, out) = run(&["--input", "version=v1"]);
+    let log = stderr(&out);
+    assert_eq!(code, 0, "{report:#}\n{log}");
+    assert_eq!(job(&report, "deploy")["result"], "success");
+    assert_eq!(served_version(&hw.host).as_deref(), Some("v1"));
+    // The deploy's progress and its record are in the job's log.
+    for needle in [
+        "deploying web v1 to staging",
+        "shipping dist from the job's work directory",
+        "installing web v1 on 1 host(s)",
+        "deploy web v1 to staging (previous: none): succeeded",
+    ] {
+        assert!(
+            log.lines()
+                .any(|l| l.starts_with("deploy ") && l.contains(needle)),
+            "no '{needle}' in the deploy job's log:\n{log}"
+        );
+    }
+
+    // An unhealthy build: rolled back, the job and the run fail, v1 still serves.
+    let (code, report, out) = run(&["--input", "version=v2", "--input", "healthy=false"]);
+    assert_eq!(code, 1, "{report:#}\n{}", stderr(&out));
+    let deploy = job(&report, "deploy");
+    assert_eq!(deploy["result"], "failure");
+    let reason = deploy["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("the deploy of web v2 to staging was rolled back:"),
+        "{reason}"
+    );
+    assert_eq!(served_version(&hw.host).as_deref(), Some("v1"));
+    assert_eq!(
+        hw.host
+            .exec_ok("readlink /opt/gantry/web/current")
+            .unwrap()
+            .trim(),
+        "/opt/gantry/web/releases/v1"
+    );
+
+    // The environment's protection sees the run's branch: a build of another branch is
+    // refused before any host is touched.
+    let (code, report, _) = run(&["--input", "version=v3", "--branch", "wip"]);
+    assert_eq!(code, 1);
+    let reason = job(&report, "deploy")["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        reason.starts_with("could not deploy web v3 to staging:") && reason.contains("main"),
+        "{reason}"
+    );
+    assert_eq!(served_version(&hw.host).as_deref(), Some("v1"));
+}
+
+#[test]
+fn a_deploy_job_without_a_workspace_fails_saying_where_it_looked() {
     let p = Project::with_pipeline(
         r#"
 jobs:
@@ -409,11 +540,9 @@ jobs:
     assert_eq!(code, 1);
     let ship = job(&report, "ship");
     assert_eq!(ship["result"], "failure");
+    let reason = ship["reason"].as_str().unwrap();
     assert!(
-        ship["reason"]
-            .as_str()
-            .unwrap()
-            .contains("deploy jobs are not run by pipelines yet"),
+        reason.contains("cannot read the workspace in") && reason.contains("--workspace"),
         "{ship}"
     );
 }

@@ -135,3 +135,40 @@ pub fn results(report: &Value) -> Vec<(String, String)> {
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// gantry-deploy's test service (a tiny HTTP server: `GET /` answers its `--version`,
+/// `/healthz` fails when a file `unhealthy` lies beside it), compiled once per test
+/// binary with rustc: it is std only, and cargo builds it as a binary of gantry-deploy,
+/// which this package's tests cannot name.
+pub fn testservice() -> PathBuf {
+    static BUILT: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    let built = BUILT.get_or_init(|| {
+        let source = repo_root().join("crates/gantry-deploy/tests/fixtures/testservice.rs");
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("gantry-deploy-testservice");
+        let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+        let result = Command::new(rustc)
+            .args([
+                "--edition",
+                "2024",
+                "-C",
+                "opt-level=1",
+                "-C",
+                "strip=debuginfo",
+                "-o",
+            ])
+            .arg(&out)
+            .arg(&source)
+            .output()
+            .map_err(|e| format!("cannot run rustc: {e}"))?;
+        if result.status.success() {
+            Ok(out)
+        } else {
+            Err(format!(
+                "rustc {}: {}",
+                source.display(),
+                String::from_utf8_lossy(&result.stderr)
+            ))
+        }
+    });
+    built.clone().unwrap_or_else(|e| panic!("{e}"))
+}

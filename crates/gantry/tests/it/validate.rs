@@ -56,3 +56,48 @@ fn validate_accepts_every_example() {
         assert!(out.status.success(), "{}: {}", dir.display(), stderr(&out));
     }
 }
+
+#[test]
+fn validate_checks_deploy_jobs_against_the_workspace_when_given_one() {
+    let p = Project::with_pipeline(
+        "jobs:
+  build:
+    artifacts: [dist/app]
+    steps: [make]
+  ship:
+    deploy: { service: web, environment: staging }
+",
+    );
+    let ws = tempfile::tempdir().unwrap();
+    std::fs::write(
+        ws.path().join("gantry.yml"),
+        "hosts:
+  app1: { address: 10.0.0.1 }
+environments:
+  staging: { hosts: [app1] }
+services:
+  web:
+    artifact: { job: build, path: dist/app }
+    run: { systemd: { exec: \"{{ release_dir }}/app\" } }
+",
+    )
+    .unwrap();
+    // Without the workspace there is nothing to check the deploy job against.
+    let out = p.run(&["validate"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+
+    let out = p.run(&["validate", "--workspace", ws.path().to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "warnings only: {}",
+        stderr(&out)
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning: deploy job 'ship' ships the artifact of job 'build'")
+            && err.contains("add 'build' to the `needs` of job 'ship'"),
+        "{err}"
+    );
+}
