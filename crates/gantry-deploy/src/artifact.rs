@@ -2,12 +2,15 @@
 //! encoded so it travels inside the install script on the transport's standard input
 //! (the `Transport` trait carries one text script per call; one round trip installs a
 //! release). A file lands in the release directory under its own name, a directory's
-//! contents become the release directory.
+//! contents become the release directory. A docker service's file artifact (an image
+//! archive) lands as `image.tar`, where the install looks for it.
 
 use std::io::Write;
 use std::path::Path;
 
 use base64::Engine;
+
+use crate::docker::IMAGE_ARCHIVE;
 
 /// The artifact, packed once per deploy and sent to every host.
 #[derive(Clone)]
@@ -28,6 +31,19 @@ impl std::fmt::Debug for Packed {
 
 /// Packs `path` (a file or a directory; symlinks are kept as links).
 pub fn pack(path: &Path) -> Result<Packed, String> {
+    pack_as(path, None)
+}
+
+/// Packs a docker service's artifact: a file (a `docker save` archive, gzipped or not)
+/// under the name [`IMAGE_ARCHIVE`], a directory as it is (a release fetched by
+/// `promote` holds its archive under that name already, or none when its image was on
+/// the host).
+pub fn pack_image(path: &Path) -> Result<Packed, String> {
+    pack_as(path, Some(IMAGE_ARCHIVE))
+}
+
+/// `name`: what a file is called in the release (its own name when `None`).
+fn pack_as(path: &Path, name: Option<&str>) -> Result<Packed, String> {
     let meta = std::fs::metadata(path)
         .map_err(|e| format!("cannot read the artifact {}: {e}", path.display()))?;
     let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -36,9 +52,12 @@ pub fn pack(path: &Path) -> Result<Packed, String> {
     let result = if meta.is_dir() {
         tar.append_dir_all(".", path)
     } else {
-        let name = path
-            .file_name()
-            .ok_or_else(|| format!("the artifact {} has no file name", path.display()))?;
+        let name = match name {
+            Some(n) => std::ffi::OsStr::new(n),
+            None => path
+                .file_name()
+                .ok_or_else(|| format!("the artifact {} has no file name", path.display()))?,
+        };
         tar.append_path_with_name(path, name)
     };
     result.map_err(|e| format!("cannot pack the artifact {}: {e}", path.display()))?;
@@ -104,5 +123,9 @@ mod tests {
             "{names:?}"
         );
         assert!(pack(&dir.path().join("missing")).is_err());
+        assert_eq!(
+            unpack(&pack_image(&file).unwrap_or_else(|e| panic!("{e}"))),
+            ["image.tar"]
+        );
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! Layers, one job per file: `request` (service and environment resolved from the
 //! workspace), `artifact` (the file or directory packed for the hosts), `layout` (paths
-//! on a host), `unit` (the systemd unit rendered from `run.systemd`), `script` (the shell
+//! on a host), `unit` (the systemd unit rendered from `run.systemd`), `docker/` (the
+//! unit running `run.docker`'s container, its image loaded, tagged and pruned), `script` (the shell
 //! run on hosts, one round trip per step), `target` (hosts with their transports),
 //! `health/` (the gate: http, tcp, command), `batch` (batches of hosts), `blue_green/`
 //! (the blue-green strategy: slots, the nginx site, its scripts), `canary/` (weighted
@@ -19,6 +20,7 @@ mod artifact;
 mod batch;
 mod blue_green;
 mod canary;
+mod docker;
 mod error;
 mod health;
 mod layout;
@@ -35,9 +37,10 @@ mod script;
 mod target;
 mod unit;
 
-pub use artifact::{Packed, pack};
+pub use artifact::{Packed, pack, pack_image};
 pub use batch::batches;
 pub use canary::{StepReport, Traffic};
+pub use docker::{IMAGE_ARCHIVE, pinned_image};
 pub use error::DeployError;
 pub use health::HealthResult;
 pub use layout::{DEFAULT_BASE_DIR, Layout, Slot, check_version};

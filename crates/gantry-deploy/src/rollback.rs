@@ -10,6 +10,7 @@ use gantry_workspace::Strategy;
 
 use crate::batch::batches;
 use crate::blue_green;
+use crate::docker;
 use crate::error::DeployError;
 use crate::health::{Probe, gate};
 use crate::layout::{Layout, check_version};
@@ -166,10 +167,12 @@ fn run(
         let results = each(batch, |&i| {
             let t0 = Instant::now();
             let target = &hosts[i];
+            let before_start = docker::before_start(service, &layout, &targets[i]);
             match target.run_ok(&script::switch(
                 &layout,
                 &targets[i],
                 &PreviousLink::FromCurrent,
+                &before_start,
             )) {
                 Err(e) => (Err(format!("switch failed: {e}")), None, millis(t0)),
                 Ok(_) => {

@@ -9,7 +9,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use gantry_workspace::{Rolling, Run, Service, Strategy};
 
-use crate::artifact::{Packed, pack};
+use crate::artifact::{Packed, pack, pack_image};
 use crate::batch::batches;
 use crate::error::DeployError;
 use crate::health::{HealthResult, Probe, gate};
@@ -19,10 +19,10 @@ use crate::parallel::each;
 use crate::prune::{ReleaseEntry, releases_to_delete};
 use crate::report::{DeploymentReport, Kind, Outcome};
 use crate::request::{Options, Resolved};
-use crate::script::{self, HostState, PreviousLink};
+use crate::script::{self, HostState, PreviousLink, Shipment};
 use crate::target::{Target, Targets};
 use crate::unit::{UnitContext, render_unit};
-use crate::{blue_green, canary, protect};
+use crate::{blue_green, canary, docker, protect};
 
 /// Where progress lines go (a terminal, a log).
 pub type Progress<'a> = &'a (dyn Fn(&str) + Sync);
@@ -77,7 +77,12 @@ pub fn deploy(
         ));
     }
     let packed = match resolved.artifact_path(artifact) {
-        Some(path) => Some(pack(&path).map_err(DeployError::Artifact)?),
+        Some(path) => Some(match resolved.service.run {
+            Run::Systemd(_) => pack(&path),
+            Run::Docker(_) => pack_image(&path),
+        })
+        .transpose()
+        .map_err(DeployError::Artifact)?,
         None => None,
     };
     let targets = connect(resolved, options)?;
@@ -241,26 +246,42 @@ fn run(
             p.bytes / 1024
         ))
     ));
-    let Run::Systemd(run) = &service.run;
     let installs = each(&(0..hosts.len()).collect::<Vec<_>>(), |&i| {
         let t0 = Instant::now();
         let target = &hosts[i];
         let release_dir = layout.release(version);
-        let unit = render_unit(
-            run,
-            &UnitContext {
-                service: &service.name,
-                version,
-                release_dir: &release_dir,
-                port: service.port,
-                vars: &target.vars,
-            },
-        )
-        .map_err(|e| format!("service '{}': {e}", service.name))?;
+        let cx = UnitContext {
+            service: &service.name,
+            version,
+            release_dir: &release_dir,
+            port: service.port,
+            vars: &target.vars,
+            slot: None,
+        };
+        let unit = render_unit(&service.run, &cx)
+            .map_err(|e| format!("service '{}': {e}", service.name))?;
         let present = states[i].has_release(version);
-        let payload = match (present, packed) {
-            (true, _) => None,
-            (false, Some(p)) => Some(p.base64.as_str()),
+        let prepare = match &service.run {
+            Run::Systemd(_) => String::new(),
+            Run::Docker(run) => {
+                let image = docker::unit::render_image(run, &cx)
+                    .map_err(|e| format!("service '{}': {e}", service.name))?;
+                if let Some(other) = docker::tag_clash(&service.name, version, &states[i].releases)
+                {
+                    return Err(format!(
+                        "releases {version} and {other} would share the Docker tag {} ('+' becomes '_' in a tag): deploy under another version",
+                        docker::pinned_image(&service.name, version)
+                    ));
+                }
+                docker::script::install_image(&layout, version, &image, !present)
+            }
+        };
+        let shipment = match (present, packed) {
+            (true, _) => Shipment::Present,
+            (false, Some(p)) => Shipment::Payload(p.base64.as_str()),
+            // A docker release may be just its image, already on the host: the install
+            // finds it (or says it is missing) and records the release.
+            (false, None) if matches!(service.run, Run::Docker(_)) => Shipment::Empty,
             (false, None) => {
                 return Err(format!(
                     "release {version} is not on the host and no artifact was given (--artifact, or `artifact.path` of the service)"
@@ -268,8 +289,10 @@ fn run(
             }
         };
         target
-            .run_ok(&script::install(&layout, version, payload, &unit))
-            .map(|_| (!present, millis(t0)))
+            .run_ok(&script::install(
+                &layout, version, shipment, &unit, &prepare,
+            ))
+            .map(|_| (matches!(shipment, Shipment::Payload(_)), millis(t0)))
     });
     let mut failed = Vec::new();
     for (i, r) in installs.into_iter().enumerate() {
@@ -360,9 +383,11 @@ fn run(
         if delete.is_empty() {
             return Ok(delete);
         }
-        hosts[i]
-            .run_ok(&script::prune(&layout, &delete))
-            .map(|_| delete)
+        let prune = match service.run {
+            Run::Systemd(_) => script::prune(&layout, &delete),
+            Run::Docker(_) => docker::script::prune(&layout, &delete),
+        };
+        hosts[i].run_ok(&prune).map(|_| delete)
     });
     for (i, p) in pruned.into_iter().enumerate() {
         match p {
@@ -407,8 +432,13 @@ fn roll(fleet: &Fleet<'_>, rolling: &Rolling, version: &str, report: &mut Deploy
         let results = each(batch, |&i| {
             let t0 = Instant::now();
             let target = &hosts[i];
-            let switched =
-                target.run_ok(&script::switch(layout, version, &PreviousLink::FromCurrent));
+            let before_start = docker::before_start(service, layout, version);
+            let switched = target.run_ok(&script::switch(
+                layout,
+                version,
+                &PreviousLink::FromCurrent,
+                &before_start,
+            ));
             match switched {
                 Err(e) => (Err(format!("switch failed: {e}")), None, millis(t0)),
                 Ok(_) => {
@@ -504,7 +534,8 @@ fn roll_back(
         match state.current.as_deref() {
             Some(old) if old != version => {
                 let previous = PreviousLink::Set(state.previous.clone());
-                match target.run_ok(&script::switch(layout, old, &previous)) {
+                let before_start = docker::before_start(service, layout, old);
+                match target.run_ok(&script::switch(layout, old, &previous, &before_start)) {
                     Err(e) => (
                         Err(format!("rollback to {old} failed: {e}")),
                         None,

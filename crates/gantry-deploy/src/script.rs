@@ -76,49 +76,70 @@ pub fn parse_state(stdout: &str) -> HostState {
     state
 }
 
-/// Installs a release: unpacks `payload` (a base64 tar.gz, `None` when the release is
-/// already on the host) into a temp dir beside the releases, writes its unit, marks it
-/// complete and renames it into place. An existing release gets its unit rewritten and
-/// its install time renewed.
-pub fn install(layout: &Layout, version: &str, payload: Option<&str>, unit: &str) -> String {
+/// What an install brings to a host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shipment<'a> {
+    /// A new release with files: the base64 tar.gz of the artifact.
+    Payload(&'a str),
+    /// A new release without files (a docker service whose image is on the host).
+    Empty,
+    /// The release is on the host already.
+    Present,
+}
+
+/// Installs a release: a new one is made in a temp dir beside the releases (the
+/// payload unpacked, if any), its unit written, `prepare` run on it (shell lines working
+/// on the release directory in `$dir`: a docker service's image), then it is marked
+/// complete and renamed into place; a failure leaves nothing behind. A release already
+/// there gets its unit rewritten, `prepare` run, and its install time renewed.
+pub fn install(
+    layout: &Layout,
+    version: &str,
+    shipment: Shipment<'_>,
+    unit: &str,
+    prepare: &str,
+) -> String {
     let release = quote(&layout.release(version));
     let releases = quote(&layout.releases());
     let unit_file = quote(&layout.release_unit(version));
     let mut s = String::from("set -eu\numask 022\n");
     s.push_str(&format!("mkdir -p {releases}\n"));
-    match payload {
-        Some(payload) => {
-            s.push_str(&format!(
-                "tmp=$(mktemp -d {releases}/.incoming.XXXXXX)\ntrap 'rm -rf \"$tmp\"' EXIT\n"
-            ));
-            s.push_str("base64 -d > \"$tmp/.payload.tgz\" <<'GANTRY_PAYLOAD_END'\n");
-            s.push_str(payload);
-            if !payload.ends_with('\n') {
-                s.push('\n');
-            }
-            s.push_str("GANTRY_PAYLOAD_END\n");
-            s.push_str("tar -xzf \"$tmp/.payload.tgz\" -C \"$tmp\" --no-same-owner\nrm -f \"$tmp/.payload.tgz\"\n");
-            s.push_str("mkdir -p \"$tmp/.gantry\"\n");
-            s.push_str(&format!(
-                "printf '%s' {} > \"$tmp/.gantry/unit\"\n",
-                quote(unit)
-            ));
-            s.push_str("chmod 755 \"$tmp\"\n");
-            s.push_str(&format!("rm -rf {release}\n"));
-            s.push_str(&format!(
-                "touch \"$tmp/{COMPLETE}\"\nmv -T \"$tmp\" {release}\n"
-            ));
-            s.push_str("trap - EXIT\necho installed\n");
-        }
-        None => {
-            s.push_str(&format!("mkdir -p {release}/.gantry\n"));
-            s.push_str(&format!(
-                "printf '%s' {} > {unit_file}.tmp\nmv -f {unit_file}.tmp {unit_file}\n",
-                quote(unit)
-            ));
-            s.push_str(&format!("touch {release}/{COMPLETE}\necho present\n"));
-        }
+    if shipment == Shipment::Present {
+        s.push_str(&format!("mkdir -p {release}/.gantry\n"));
+        s.push_str(&format!(
+            "printf '%s' {} > {unit_file}.tmp\nmv -f {unit_file}.tmp {unit_file}\n",
+            quote(unit)
+        ));
+        s.push_str(&format!("dir={release}\n"));
+        s.push_str(prepare);
+        s.push_str(&format!("touch {release}/{COMPLETE}\necho present\n"));
+        return s;
     }
+    s.push_str(&format!(
+        "tmp=$(mktemp -d {releases}/.incoming.XXXXXX)\ntrap 'rm -rf \"$tmp\"' EXIT\n"
+    ));
+    if let Shipment::Payload(payload) = shipment {
+        s.push_str("base64 -d > \"$tmp/.payload.tgz\" <<'GANTRY_PAYLOAD_END'\n");
+        s.push_str(payload);
+        if !payload.ends_with('\n') {
+            s.push('\n');
+        }
+        s.push_str("GANTRY_PAYLOAD_END\n");
+        s.push_str("tar -xzf \"$tmp/.payload.tgz\" -C \"$tmp\" --no-same-owner\nrm -f \"$tmp/.payload.tgz\"\n");
+    }
+    s.push_str("mkdir -p \"$tmp/.gantry\"\n");
+    s.push_str(&format!(
+        "printf '%s' {} > \"$tmp/.gantry/unit\"\n",
+        quote(unit)
+    ));
+    s.push_str("dir=$tmp\n");
+    s.push_str(prepare);
+    s.push_str("chmod 755 \"$tmp\"\n");
+    s.push_str(&format!("rm -rf {release}\n"));
+    s.push_str(&format!(
+        "touch \"$tmp/{COMPLETE}\"\nmv -T \"$tmp\" {release}\n"
+    ));
+    s.push_str("trap - EXIT\necho installed\n");
     s
 }
 
@@ -134,11 +155,19 @@ pub enum PreviousLink {
 }
 
 /// Points `current` at `version` atomically (`ln -sfn` to a temp name, `mv -T`),
-/// installs the release's unit, reloads systemd and restarts the unit.
-pub fn switch(layout: &Layout, version: &str, previous: &PreviousLink) -> String {
+/// installs the release's unit, reloads systemd and restarts the unit. `before_start`
+/// runs first, before anything moves (a docker service's image loaded again if it went
+/// missing).
+pub fn switch(
+    layout: &Layout,
+    version: &str,
+    previous: &PreviousLink,
+    before_start: &str,
+) -> String {
     let unit_name = quote(&layout.unit_name());
     let unit_path = quote(&layout.unit_path());
     let mut s = String::from("set -eu\n");
+    s.push_str(before_start);
     s.push_str(&links(layout, version, previous));
     s.push_str(&format!(
         "cp \"$rel/.gantry/unit\" {unit_path}.gantry-tmp && mv -f {unit_path}.gantry-tmp {unit_path}\n"
@@ -237,7 +266,7 @@ mod tests {
     #[test]
     fn scripts_quote_every_value() {
         let layout = Layout::new("/opt/gantry", "web");
-        let s = switch(&layout, "v2", &PreviousLink::FromCurrent);
+        let s = switch(&layout, "v2", &PreviousLink::FromCurrent, "");
         assert!(s.contains("rel='/opt/gantry/web/releases/v2'"), "{s}");
         assert!(
             s.contains("mv -T \"$root/.current.tmp\" \"$root/current\""),

@@ -1,10 +1,14 @@
 //! The systemd unit of a release: `run.systemd` rendered (minijinja, strict undefined)
-//! with `release_dir`, `port`, `version`, `service` and the host's vars. Pure.
+//! with `release_dir`, `port`, `version`, `service` and the host's vars; `run.docker`
+//! goes to `docker::unit`, which shares the templates and the env quoting. Pure.
 
-use gantry_workspace::SystemdRun;
+use gantry_workspace::{Run, SystemdRun};
 use indexmap::IndexMap;
 use minijinja::{Environment, UndefinedBehavior};
 use serde_json::{Value, json};
+
+use crate::docker;
+use crate::layout::Slot;
 
 /// What the templates of one release on one host see.
 #[derive(Debug, Clone)]
@@ -15,6 +19,9 @@ pub struct UnitContext<'a> {
     pub port: Option<u16>,
     /// The host's merged vars; the names above hide vars of the same name.
     pub vars: &'a IndexMap<String, Value>,
+    /// The blue-green slot the unit runs in (`None`: the service's plain unit). Not a
+    /// template name: it tells a container's name apart from the other slot's.
+    pub slot: Option<Slot>,
 }
 
 impl UnitContext<'_> {
@@ -47,7 +54,14 @@ pub fn render_template(template: &str, cx: &UnitContext<'_>, what: &str) -> Resu
 }
 
 /// The whole unit file for `run` in this context.
-pub fn render_unit(run: &SystemdRun, cx: &UnitContext<'_>) -> Result<String, String> {
+pub fn render_unit(run: &Run, cx: &UnitContext<'_>) -> Result<String, String> {
+    match run {
+        Run::Systemd(systemd) => render_systemd(systemd, cx),
+        Run::Docker(d) => docker::unit::render(d, cx),
+    }
+}
+
+fn render_systemd(run: &SystemdRun, cx: &UnitContext<'_>) -> Result<String, String> {
     let exec = render_template(&run.exec, cx, "'exec'")?;
     if exec.trim().is_empty() {
         return Err("'exec' renders to nothing".into());
@@ -72,15 +86,26 @@ pub fn render_unit(run: &SystemdRun, cx: &UnitContext<'_>) -> Result<String, Str
         }
         out.push_str(&format!("User={user}\n"));
     }
-    for (name, template) in &run.env {
+    out.push_str(&environment(&run.env, cx)?);
+    out.push_str("Restart=on-failure\nRestartSec=1\n\n");
+    out.push_str("[Install]\nWantedBy=multi-user.target\n");
+    Ok(out)
+}
+
+/// One `Environment="NAME=value"` line per variable, values rendered. An error names
+/// the variable, never its value.
+pub(crate) fn environment(
+    env: &IndexMap<String, String>,
+    cx: &UnitContext<'_>,
+) -> Result<String, String> {
+    let mut out = String::new();
+    for (name, template) in env {
         let value = render_template(template, cx, &format!("env '{name}'"))?;
         out.push_str(&format!(
             "Environment=\"{}\"\n",
             escape_env(&format!("{name}={value}"))
         ));
     }
-    out.push_str("Restart=on-failure\nRestartSec=1\n\n");
-    out.push_str("[Install]\nWantedBy=multi-user.target\n");
     Ok(out)
 }
 
@@ -97,8 +122,8 @@ fn escape_env(value: &str) -> String {
 mod tests {
     use super::*;
 
-    fn run(exec: &str) -> SystemdRun {
-        SystemdRun {
+    fn run(exec: &str) -> Run {
+        Run::Systemd(SystemdRun {
             exec: exec.into(),
             env: IndexMap::from([
                 ("RUST_LOG".to_string(), "info".to_string()),
@@ -108,7 +133,7 @@ mod tests {
                 ),
             ]),
             user: Some("www-data".into()),
-        }
+        })
     }
 
     fn vars() -> IndexMap<String, Value> {
@@ -127,6 +152,7 @@ mod tests {
             release_dir: "/opt/gantry/web/releases/v2",
             port: Some(8080),
             vars: &vars,
+            slot: None,
         };
         let unit = render_unit(
             &run("{{ release_dir }}/app --port {{ port }} --version {{ version }} --region {{ region }}"),
@@ -165,6 +191,7 @@ WantedBy=multi-user.target
             release_dir: "/r",
             port: None,
             vars: &vars,
+            slot: None,
         };
         let err = render_unit(&run("{{ release_dir }}/app {{ nope }}"), &cx).unwrap_err();
         assert!(

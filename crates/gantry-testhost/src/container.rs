@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::cmd;
+use crate::{cmd, shared_engine};
 
 /// The image's tag in the local engine.
 pub const IMAGE: &str = "gantry-test/debian-systemd:1";
@@ -144,6 +144,8 @@ pub struct ContainerHost {
     name: String,
     addr: IpAddr,
     host_public_key: String,
+    /// Started with the machine's docker CLI and engine (see `shared_engine`).
+    shared_engine: bool,
 }
 
 impl ContainerHost {
@@ -151,6 +153,23 @@ impl ContainerHost {
     /// lets root in with `authorized_public_key` only, with fresh host keys, and waits until
     /// sshd accepts connections. Builds the image first if needed.
     pub fn start(name: &str, authorized_public_key: &str) -> io::Result<ContainerHost> {
+        Self::start_inner(name, authorized_public_key, false)
+    }
+
+    /// Like [`ContainerHost::start`], and the host's `docker` CLI drives this machine's
+    /// Docker Engine (the CLI and the engine's socket are bind-mounted in): containers it
+    /// starts run beside it on the machine's engine. Those that join its network
+    /// namespace (`--network container:<id>`, see [`ContainerHost::id`]) are reached at
+    /// the host's address, and are removed with the host.
+    pub fn start_with_docker(name: &str, authorized_public_key: &str) -> io::Result<ContainerHost> {
+        Self::start_inner(name, authorized_public_key, true)
+    }
+
+    fn start_inner(
+        name: &str,
+        authorized_public_key: &str,
+        shared_engine: bool,
+    ) -> io::Result<ContainerHost> {
         let key = authorized_public_key.trim();
         if key.is_empty() || key.contains('\n') {
             return Err(io::Error::new(
@@ -163,39 +182,42 @@ impl ContainerHost {
         let pid = std::process::id();
         let unique = format!("gantry-th-{name}-{pid}-{}", next_serial());
         let docker = docker();
-        let id = cmd::run(
-            &docker,
-            &[
-                "run",
-                "-d",
-                "--name",
-                &unique,
-                "--hostname",
-                name,
-                "--label",
-                &format!("{OWNER_LABEL}={pid}"),
-                // systemd needs to mount its cgroups and tmpfs; SYS_ADMIN is enough here,
-                // --privileged is refused by this engine's runtime.
-                "--cap-add",
-                "SYS_ADMIN",
-                "--tmpfs",
-                "/run",
-                "--tmpfs",
-                "/run/lock",
-                "-v",
-                "/sys/fs/cgroup:/sys/fs/cgroup:rw",
-                IMAGE,
-                "/lib/systemd/systemd",
-            ],
-            None,
-        )?
-        .trim()
-        .to_owned();
+        let engine_args = if shared_engine {
+            shared_engine::mount_args()?
+        } else {
+            Vec::new()
+        };
+        let label = format!("{OWNER_LABEL}={pid}");
+        let mut args: Vec<&str> = vec!["run"];
+        args.extend(engine_args.iter().map(String::as_str));
+        args.extend([
+            "-d",
+            "--name",
+            &unique,
+            "--hostname",
+            name,
+            "--label",
+            &label,
+            // systemd needs to mount its cgroups and tmpfs; SYS_ADMIN is enough here,
+            // --privileged is refused by this engine's runtime.
+            "--cap-add",
+            "SYS_ADMIN",
+            "--tmpfs",
+            "/run",
+            "--tmpfs",
+            "/run/lock",
+            "-v",
+            "/sys/fs/cgroup:/sys/fs/cgroup:rw",
+            IMAGE,
+            "/lib/systemd/systemd",
+        ]);
+        let id = cmd::run(&docker, &args, None)?.trim().to_owned();
         let mut host = ContainerHost {
             id,
             name: name.to_owned(),
             addr: IpAddr::from([0, 0, 0, 0]),
             host_public_key: String::new(),
+            shared_engine,
         };
         let ip = cmd::run(
             &docker,
@@ -220,6 +242,9 @@ impl ContainerHost {
              chmod 600 /root/.ssh/authorized_keys\n"
         );
         host.exec_ok(&setup)?;
+        if shared_engine {
+            host.exec_ok(shared_engine::SETUP)?;
+        }
         host.wait_for_sshd()?;
         host.host_public_key = host
             .exec_ok("cat /etc/ssh/ssh_host_ed25519_key.pub")?
@@ -339,6 +364,9 @@ impl ContainerHost {
 
 impl Drop for ContainerHost {
     fn drop(&mut self) {
+        if self.shared_engine {
+            let _ = shared_engine::remove_dependents(&docker(), &self.id);
+        }
         let _ = Command::new(docker())
             .args(["rm", "-f", &self.id])
             .stdout(Stdio::null())
@@ -361,6 +389,7 @@ pub fn cleanup_stale_containers() -> io::Result<usize> {
         &[
             "ps",
             "-a",
+            "--no-trunc",
             "--filter",
             &format!("label={OWNER_LABEL}"),
             "--format",
@@ -375,6 +404,7 @@ pub fn cleanup_stale_containers() -> io::Result<usize> {
             continue;
         };
         if !Path::new(&format!("/proc/{pid}")).exists() {
+            shared_engine::remove_dependents(&docker(), id)?;
             cmd::run(&docker(), &["rm", "-f", id], None)?;
             removed += 1;
         }

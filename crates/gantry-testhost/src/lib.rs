@@ -19,7 +19,8 @@
 //! [`TestHost::start_sshd`] runs an OpenSSH server on a host.
 //!
 //! Where a test needs a whole machine (systemd, apt, a file system of its own), a
-//! [`ContainerHost`] is a Debian container with systemd as PID 1 and sshd, on Docker's bridge.
+//! [`ContainerHost`] is a Debian container with systemd as PID 1 and sshd, on Docker's bridge;
+//! [`ContainerHost::start_with_docker`] gives it this machine's docker CLI and engine.
 //!
 //! Dropping a host kills whatever still runs inside it and removes it; the network goes when
 //! the lab and all its hosts are dropped. Leftovers of test processes killed before their
@@ -81,6 +82,7 @@ mod lab;
 mod names;
 mod netns;
 mod partition;
+mod shared_engine;
 mod slot;
 mod sshd;
 mod stale;

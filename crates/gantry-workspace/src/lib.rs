@@ -35,8 +35,9 @@ pub use resolve::{ProjectSecrets, ResolvedSecrets};
 pub use secret_ref::{SecretRef, SecretSource};
 pub use service::{
     Analysis, Artifact, Batch, BlueGreen, Canary, CanaryStep, DEFAULT_DRAIN,
-    DEFAULT_HEALTH_INTERVAL, DEFAULT_HEALTH_RETRIES, DEFAULT_HEALTH_TIMEOUT, DEFAULT_KEEP, Health,
-    HealthCheck, Hooks, PrometheusCheck, Rolling, Run, Service, Strategy, SystemdRun,
+    DEFAULT_HEALTH_INTERVAL, DEFAULT_HEALTH_RETRIES, DEFAULT_HEALTH_TIMEOUT, DEFAULT_KEEP,
+    DockerRun, Health, HealthCheck, Hooks, PrometheusCheck, Rolling, Run, Service, Strategy,
+    SystemdRun,
 };
 pub use url::redact_url;
 pub use window::{ALL_DAYS, DeployWindow};

@@ -1,6 +1,7 @@
 //! Services (`services:`): what is deployed (the artifact), how it runs on a host (a
-//! systemd unit rendered from `run.systemd`), how its health is judged, the hooks around
-//! a deploy, the rollout strategy and how many releases stay on a host. Plain data.
+//! systemd unit rendered from `run.systemd`, or one running a container of `run.docker`),
+//! how its health is judged, the hooks around a deploy, the rollout strategy and how many
+//! releases stay on a host. Plain data.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -56,10 +57,13 @@ pub struct Artifact {
 #[serde(rename_all = "lowercase")]
 pub enum Run {
     Systemd(SystemdRun),
+    /// A container on the host's Docker Engine, started and stopped by a systemd unit
+    /// (so every strategy works on it as on a plain unit).
+    Docker(DockerRun),
 }
 
 /// `run: { systemd: { exec, env, user } }`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Clone, PartialEq, Serialize)]
 pub struct SystemdRun {
     /// `ExecStart`, a minijinja template (`release_dir`, `port`, `version`, `service`,
     /// the host's vars).
@@ -68,6 +72,68 @@ pub struct SystemdRun {
     pub env: IndexMap<String, String>,
     /// The user the service runs as (`user`); `None`: root.
     pub user: Option<String>,
+}
+
+/// `run: { docker: { image, port, env, args, volumes, network, user, name } }`. Every
+/// text is a template, as `exec` is.
+#[derive(Clone, PartialEq, Serialize)]
+pub struct DockerRun {
+    /// The image a release runs (`web:{{ version }}`): one the release's image archive
+    /// holds, or one already on the host.
+    pub image: String,
+    /// The port the container listens on, published on the service's `port` (or a
+    /// slot's); `None`: the container listens on that port itself.
+    pub port: Option<u16>,
+    /// Environment variables of the container; values are templates.
+    pub env: IndexMap<String, String>,
+    /// The container's command line after the image (its `CMD`), one argument each.
+    pub args: Vec<String>,
+    /// `-v` mounts, as docker writes them (`/srv/data:/data:ro`).
+    pub volumes: Vec<String>,
+    /// `--network`: a network name, `host`, or `container:<name>`; `None`: the default
+    /// bridge.
+    pub network: Option<String>,
+    /// `--user` inside the container; `None`: the image's.
+    pub user: Option<String>,
+    /// The container's name; `None`: `gantry-<service>`. A blue-green slot adds `.blue`
+    /// or `.green`.
+    pub name: Option<String>,
+}
+
+/// Environment values may hold credentials: `Debug` shows the names only.
+struct EnvNames<'a>(&'a IndexMap<String, String>);
+
+impl std::fmt::Debug for EnvNames<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(self.0.keys().map(|k| (k, "***")))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for SystemdRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SystemdRun")
+            .field("exec", &self.exec)
+            .field("env", &EnvNames(&self.env))
+            .field("user", &self.user)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for DockerRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DockerRun")
+            .field("image", &self.image)
+            .field("port", &self.port)
+            .field("env", &EnvNames(&self.env))
+            .field("args", &self.args)
+            .field("volumes", &self.volumes)
+            .field("network", &self.network)
+            .field("user", &self.user)
+            .field("name", &self.name)
+            .finish()
+    }
 }
 
 /// `health:`: every check must pass in one attempt.

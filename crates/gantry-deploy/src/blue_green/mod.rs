@@ -10,11 +10,12 @@ pub(crate) mod script;
 
 use std::time::Instant;
 
-use gantry_workspace::{BlueGreen, Run};
+use gantry_workspace::BlueGreen;
 
 pub use nginx::{Upstream, access_log, site};
 
 use crate::batch::batches;
+use crate::docker;
 use crate::health::{HealthResult, Probe, gate};
 use crate::layout::{Layout, Slot};
 use crate::parallel::each;
@@ -196,21 +197,22 @@ pub(crate) fn start_and_gate(
     let target = &fleet.hosts[i];
     let layout = fleet.layout;
     let port = slot.port(ports);
-    let Run::Systemd(run) = &fleet.service.run;
     let release_dir = layout.release(version);
     let unit = render_unit(
-        run,
+        &fleet.service.run,
         &UnitContext {
             service: &fleet.service.name,
             version,
             release_dir: &release_dir,
             port: Some(port),
             vars: &target.vars,
+            slot: Some(slot),
         },
     )
     .map_err(|e| (None, format!("service '{}': {e}", fleet.service.name)))?;
+    let before_start = docker::before_start(fleet.service, layout, version);
     target
-        .run_ok(&script::start(layout, slot, version, &unit))
+        .run_ok(&script::start(layout, slot, version, &unit, &before_start))
         .map_err(|e| {
             (
                 None,

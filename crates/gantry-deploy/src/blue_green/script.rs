@@ -22,7 +22,9 @@ fi
 
 /// Points the slot at the release, writes its unit (`unit`, rendered for the slot's
 /// port) and restarts it. nginx is installed here if missing, before anything is live.
-pub fn start(layout: &Layout, slot: Slot, version: &str, unit: &str) -> String {
+/// `before_start` runs before the slot moves (a docker service's image loaded again if
+/// it went missing).
+pub fn start(layout: &Layout, slot: Slot, version: &str, unit: &str, before_start: &str) -> String {
     let root = quote(&layout.root());
     let rel = quote(&layout.release(version));
     let link = quote(&layout.slot_link(slot));
@@ -33,6 +35,7 @@ pub fn start(layout: &Layout, slot: Slot, version: &str, unit: &str) -> String {
     s.push_str(&format!(
         "test -f {rel}/.gantry/complete || {{ echo \"release {version} is not on this host\" >&2; exit 3; }}\n"
     ));
+    s.push_str(before_start);
     s.push_str(&format!(
         "ln -sfn {rel} {root}/.slot.tmp && mv -T {root}/.slot.tmp {link}\n"
     ));
@@ -166,7 +169,7 @@ mod tests {
         );
         assert!(s.contains("gantry-web.green.service"), "{s}");
         assert!(s.contains("printf '%s\\n' green"), "{s}");
-        let s = start(&layout, Slot::Blue, "v1", "ExecStart=/x 'it'");
+        let s = start(&layout, Slot::Blue, "v1", "ExecStart=/x 'it'", "");
         assert!(s.contains("'ExecStart=/x '\\''it'\\'''"), "{s}");
         assert!(
             s.contains("mv -T '/opt/gantry/web'/.slot.tmp '/opt/gantry/web/blue'"),

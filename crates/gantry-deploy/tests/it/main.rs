@@ -7,6 +7,8 @@
 mod bad_release;
 mod blue_green;
 mod canary;
+mod docker;
+mod images;
 mod lock;
 mod promote;
 mod protect;

@@ -38,6 +38,19 @@ impl Fleet {
 /// Starts `n` hosts named `<prefix>1…` (in the group `fleet`) and writes the workspace:
 /// `environments` and `services` are the YAML of those sections.
 pub fn fleet(prefix: &str, n: usize, environments: &str, services: &str) -> Fleet {
+    fleet_of(prefix, n, environments, services, false)
+}
+
+/// Like [`fleet`], with hosts whose docker CLI drives this machine's Docker Engine
+/// (`ContainerHost::start_with_docker`). Each host has the vars `network`
+/// (`container:<its container id>`: a container joining it answers on its address)
+/// and `instance` (its name: the hosts share one engine, where container names must
+/// differ).
+pub fn docker_fleet(prefix: &str, n: usize, environments: &str, services: &str) -> Fleet {
+    fleet_of(prefix, n, environments, services, true)
+}
+
+fn fleet_of(prefix: &str, n: usize, environments: &str, services: &str, docker: bool) -> Fleet {
     if let Err(why) = gantry_testhost::containers_available() {
         panic!("container hosts cannot run here: {why}");
     }
@@ -56,7 +69,15 @@ pub fn fleet(prefix: &str, n: usize, environments: &str, services: &str) -> Flee
     let hosts: Vec<ContainerHost> = std::thread::scope(|s| {
         let handles: Vec<_> = names
             .iter()
-            .map(|name| s.spawn(|| ContainerHost::start(name, &public)))
+            .map(|name| {
+                s.spawn(|| {
+                    if docker {
+                        ContainerHost::start_with_docker(name, &public)
+                    } else {
+                        ContainerHost::start(name, &public)
+                    }
+                })
+            })
             .collect();
         handles
             .into_iter()
@@ -78,8 +99,17 @@ pub fn fleet(prefix: &str, n: usize, environments: &str, services: &str) -> Flee
 
     let mut yml = String::from("hosts:\n");
     for h in &hosts {
+        let vars = if docker {
+            format!(
+                ", vars: {{ network: \"container:{}\", instance: {} }}",
+                h.id(),
+                h.name()
+            )
+        } else {
+            String::new()
+        };
         yml.push_str(&format!(
-            "  {}: {{ address: {}, user: root, ssh_key: keys/id, known_hosts: keys/known_hosts, groups: [fleet] }}\n",
+            "  {}: {{ address: {}, user: root, ssh_key: keys/id, known_hosts: keys/known_hosts, groups: [fleet]{vars} }}\n",
             h.name(),
             h.addr()
         ));

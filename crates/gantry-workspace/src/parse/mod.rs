@@ -6,6 +6,7 @@ mod environment;
 mod forge;
 mod inventory;
 mod project;
+mod run;
 mod secret;
 mod service;
 mod strategy;

@@ -1,4 +1,4 @@
-//! Reads the `services:` section: each service's artifact, systemd run template, port,
+//! Reads the `services:` section: each service's artifact, how it runs (`run.rs`), port,
 //! health checks, hooks, rollout strategy and release retention.
 
 use std::path::PathBuf;
@@ -9,19 +9,17 @@ use gantry_pipeline::yaml::{Kind, Node};
 use indexmap::IndexMap;
 
 use super::cx::Cx;
-use super::strategy;
+use super::{run, strategy};
 use crate::model::Project;
 use crate::service::{
     Artifact, DEFAULT_HEALTH_INTERVAL, DEFAULT_HEALTH_RETRIES, DEFAULT_HEALTH_TIMEOUT,
-    DEFAULT_KEEP, Health, HealthCheck, Hooks, Run, Service, Strategy, SystemdRun,
+    DEFAULT_KEEP, Health, HealthCheck, Hooks, Run, Service, Strategy,
 };
 
 const SERVICE_KEYS: &[&str] = &[
     "project", "artifact", "run", "port", "health", "hooks", "strategy", "keep",
 ];
 const ARTIFACT_KEYS: &[&str] = &["job", "path"];
-const RUN_KEYS: &[&str] = &["systemd"];
-const SYSTEMD_KEYS: &[&str] = &["exec", "env", "user"];
 const HEALTH_KEYS: &[&str] = &["http", "tcp", "command", "interval", "retries", "timeout"];
 const HTTP_KEYS: &[&str] = &["path", "expect", "port", "timeout"];
 const TCP_KEYS: &[&str] = &["port", "timeout"];
@@ -113,7 +111,7 @@ fn service(
         }),
     };
     let run = match node.get("run") {
-        Some(n) => run(cx, n, &what),
+        Some(n) => run::run(cx, n, &what),
         None => {
             cx.require(
                 node,
@@ -128,6 +126,7 @@ fn service(
         .get("port")
         .map(|n| port(cx, n, &format!("'port' in {what}")));
     let port_value = port.flatten();
+    let run = run.and_then(|r| docker_fits(cx, key, node, r, port.is_some()));
     let health = node
         .get("health")
         .map(|n| health(cx, n, &what, port.is_some()));
@@ -161,6 +160,48 @@ fn service(
     })
 }
 
+/// What a docker service needs of the rest of the service: a name that can name its
+/// images (`gantry/<service>:<version>`), and the service's `port` to publish the
+/// container's on.
+fn docker_fits(cx: &mut Cx, key: &Node, node: &Node, run: Run, has_port: bool) -> Option<Run> {
+    let Run::Docker(docker) = &run else {
+        return Some(run);
+    };
+    let mut ok = true;
+    // A name that is no slug at all is reported once, by `check_name`.
+    if super::cx::is_slug(&key.text) && !run::is_image_component(&key.text) {
+        let diag = cx
+            .error(
+                key.span,
+                format!(
+                    "service name '{}' cannot name a Docker image (gantry/{}:<version>)",
+                    key.text, key.text
+                ),
+            )
+            .with_label("not a Docker image name")
+            .with_help("a service run with `docker:` starts and ends with a letter or digit and separates words with '-', '_' or '__' (e.g. web-api)");
+        cx.push(diag);
+        ok = false;
+    }
+    if docker.port.is_some() && !has_port {
+        let span = node
+            .get("run")
+            .and_then(|r| r.get("docker"))
+            .and_then(|d| d.as_map())
+            .and_then(|e| e.iter().find(|(k, _)| k.text == "port"))
+            .map_or(key.span, |(k, _)| k.span);
+        let diag = cx
+            .error(
+                span,
+                format!("service '{}' publishes the container's port but has no 'port'", key.text),
+            )
+            .with_help("add `port:` to the service: the host port the container's port is published on, where health checks and nginx reach it");
+        cx.push(diag);
+        ok = false;
+    }
+    ok.then_some(run)
+}
+
 pub(super) fn port(cx: &mut Cx, node: &Node, what: &str) -> Option<u16> {
     cx.count(node, what, 1, 65535)
         .and_then(|p| u16::try_from(p).ok())
@@ -180,110 +221,6 @@ fn artifact(cx: &mut Cx, node: &Node, what: &str) -> Option<Artifact> {
         job: job.map_or(Some(None), |j| j.map(Some))?,
         path: path.map_or(Some(None), |p| p.map(Some))?,
     })
-}
-
-fn run(cx: &mut Cx, node: &Node, what: &str) -> Option<Run> {
-    let place = format!("'run' in {what}");
-    let entries = cx.map(node, "a map (systemd)", &place)?;
-    cx.check_keys(entries, RUN_KEYS, &format!("in {place}"));
-    let Some(systemd) = node.get("systemd") else {
-        cx.require(
-            node,
-            "systemd",
-            &place,
-            "add `systemd: { exec: \"{{ release_dir }}/app --port {{ port }}\" }`",
-        );
-        return None;
-    };
-    let place = format!("'systemd' in {what}");
-    let entries = cx.map(systemd, "a map (exec, env, user)", &place)?;
-    cx.check_keys(entries, SYSTEMD_KEYS, &format!("in {place}"));
-    let exec = match systemd.get("exec") {
-        Some(n) => cx
-            .text(n, &format!("'exec' in {place}"))
-            .and_then(|t| template(cx, n, t, &format!("'exec' in {place}"))),
-        None => {
-            cx.require(
-                systemd,
-                "exec",
-                &place,
-                "add `exec:` with the command line, e.g. \"{{ release_dir }}/app --port {{ port }}\"",
-            );
-            None
-        }
-    };
-    let env = match systemd.get("env") {
-        Some(n) => env(cx, n, &format!("'env' in {place}")),
-        None => Some(IndexMap::new()),
-    };
-    let user = systemd
-        .get("user")
-        .map(|n| cx.text(n, &format!("'user' in {place}")));
-    Some(Run::Systemd(SystemdRun {
-        exec: exec?,
-        env: env?,
-        user: user.map_or(Some(None), |u| u.map(Some))?,
-    }))
-}
-
-/// `text` when it is a valid minijinja template; else a diagnostic at `node`.
-fn template(cx: &mut Cx, node: &Node, text: String, what: &str) -> Option<String> {
-    let env = minijinja::Environment::new();
-    match env.template_from_str(&text) {
-        Ok(_) => Some(text),
-        Err(err) => {
-            let diag = cx
-                .error(node.span, format!("invalid template in {what}: {}", err.kind()))
-                .with_label(err.detail().unwrap_or("here").to_string())
-                .with_help("templates use {{ name }}: release_dir, port, version, service and the host's vars");
-            cx.push(diag);
-            None
-        }
-    }
-}
-
-fn env(cx: &mut Cx, node: &Node, what: &str) -> Option<IndexMap<String, String>> {
-    let mut out = IndexMap::new();
-    if node.kind == Kind::Null {
-        return Some(out);
-    }
-    let entries = cx.map(node, "a map of variable names to values", what)?;
-    let mut ok = true;
-    for (key, value) in entries {
-        let name = key.text.as_str();
-        let valid = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid {
-            let diag = cx
-                .error(
-                    key.span,
-                    format!("invalid environment variable name '{name}' in {what}"),
-                )
-                .with_help(
-                    "a variable name has letters, digits and '_', and does not start with a digit",
-                );
-            cx.push(diag);
-            ok = false;
-            continue;
-        }
-        let item = format!("'{name}' in {what}");
-        match &value.kind {
-            Kind::Seq(_) | Kind::Map(_) => {
-                cx.type_error(value, "a string", &item);
-                ok = false;
-            }
-            Kind::Null => {
-                out.insert(name.to_string(), String::new());
-            }
-            _ => match template(cx, value, value.text.clone(), &item) {
-                Some(t) => {
-                    out.insert(name.to_string(), t);
-                }
-                None => ok = false,
-            },
-        }
-    }
-    ok.then_some(out)
 }
 
 fn health(cx: &mut Cx, node: &Node, what: &str, has_port: bool) -> Option<Health> {

@@ -83,7 +83,9 @@ fn environments_and_services_are_read_as_written() {
     assert_eq!(web.project.as_deref(), Some("web"));
     assert_eq!(web.artifact.job.as_deref(), Some("build"));
     assert_eq!(web.artifact.path, Some(PathBuf::from("target/release/app")));
-    let Run::Systemd(run) = &web.run;
+    let Run::Systemd(run) = &web.run else {
+        panic!("{:?}", web.run)
+    };
     assert_eq!(run.exec, "{{ release_dir }}/app --port {{ port }}");
     assert_eq!(run.env["VERSION"], "{{ version }}");
     assert_eq!(run.user.as_deref(), Some("www-data"));
@@ -220,6 +222,71 @@ fn batch_sizes_round_percentages_up_and_never_reach_zero() {
     assert_eq!(Batch::Percent(1).size(1), 1);
     assert_eq!(Batch::Percent(100).size(7), 7);
     assert_eq!(Batch::Percent(10).size(0), 1);
+}
+
+#[test]
+fn a_docker_service_is_read_as_written() {
+    let source = format!(
+        r#"{HOSTS}services:
+  api:
+    artifact: {{ path: build/api-image.tar }}
+    run:
+      docker:
+        image: "registry.example.com/api:{{{{ version }}}}"
+        port: 3000
+        env: {{ RUST_LOG: info, API_TOKEN: "s3cret-{{{{ region }}}}" }}
+        args: [--listen, "0.0.0.0:3000", ""]
+        volumes: ["/srv/api:/data:ro"]
+        network: backend
+        user: "1000"
+        name: "api-{{{{ region }}}}"
+    port: 8080
+  worker:
+    run: {{ docker: {{ image: worker, network: host, args: [--port, "{{{{ port }}}}"] }} }}
+    port: 9000
+"#
+    );
+    let ws = workspace_of(&source);
+    let Run::Docker(api) = &ws.services["api"].run else {
+        panic!("{:?}", ws.services["api"].run)
+    };
+    assert_eq!(api.image, "registry.example.com/api:{{ version }}");
+    assert_eq!(api.port, Some(3000));
+    assert_eq!(api.env["API_TOKEN"], "s3cret-{{ region }}");
+    assert_eq!(api.args, ["--listen", "0.0.0.0:3000", ""]);
+    assert_eq!(api.volumes, ["/srv/api:/data:ro"]);
+    assert_eq!(api.network.as_deref(), Some("backend"));
+    assert_eq!(api.user.as_deref(), Some("1000"));
+    assert_eq!(api.name.as_deref(), Some("api-{{ region }}"));
+    // Env values may be credentials: Debug names the variables only.
+    let debug = format!("{:?}", ws.services["api"]);
+    assert!(
+        debug.contains("API_TOKEN") && !debug.contains("s3cret"),
+        "{debug}"
+    );
+    let Run::Docker(worker) = &ws.services["worker"].run else {
+        panic!("{:?}", ws.services["worker"].run)
+    };
+    assert_eq!(worker.port, None);
+    assert!(worker.env.is_empty() && worker.volumes.is_empty() && worker.name.is_none());
+    let json = serde_json::to_value(&ws.services["worker"].run).unwrap();
+    assert_eq!(json["docker"]["image"], "worker");
+}
+
+#[test]
+fn the_docker_example_in_docs_deploy_md_is_valid() {
+    let docs = include_str!("../../../../docs/deploy.md");
+    let block = docs
+        .split("```yaml\n")
+        .find(|b| b.contains("docker:") && b.contains("image:"))
+        .and_then(|rest| rest.split("```").next())
+        .unwrap();
+    let ws = workspace_of(block);
+    let Run::Docker(run) = &ws.services["web"].run else {
+        panic!("{:?}", ws.services["web"].run)
+    };
+    assert_eq!(run.image, "web:{{ version }}");
+    assert_eq!(run.port, Some(3000));
 }
 
 /// Renders every diagnostic of `HOSTS + source` and compares with `expected`.
@@ -518,6 +585,113 @@ gantry.yml:9:133: error: 'url' in 'prometheus' in 'analysis' in 'canary' in serv
 6 |   Web:
   |   ^^^ invalid name
   = help: a service name has lowercase letters, digits, '-' and '_', starts with a letter or digit, and is at most 63 characters long (it names the systemd unit gantry-<service>.service)
+"#,
+    ),
+    (
+        "run_both_ways",
+        "services:\n  web:\n    run: { systemd: { exec: /bin/app }, docker: { image: web } }\n",
+        r#"gantry.yml:7:41: error: 'run' in service 'web' has both 'systemd' and 'docker'
+  |
+7 |     run: { systemd: { exec: /bin/app }, docker: { image: web } }
+  |                                         ^^^^^^ second way to run
+  = help: a service runs one way: as a systemd unit (`systemd:`) or as a container (`docker:`); keep one
+"#,
+    ),
+    (
+        "run_neither_way",
+        "services:\n  web:\n    run: {}\n",
+        r#"gantry.yml:7:10: error: 'run' in service 'web' has neither 'systemd' nor 'docker'
+  |
+7 |     run: {}
+  |          ^^
+  = help: add `systemd: { exec: "{{ release_dir }}/app --port {{ port }}" }` (a unit running a program of the release) or `docker: { image: "web:{{ version }}" }` (a container)
+"#,
+    ),
+    (
+        "run_misspelt",
+        "services:\n  web:\n    run: { dokcer: { image: web } }\n",
+        r#"gantry.yml:7:12: error: unknown key 'dokcer' in 'run' in service 'web'
+  |
+7 |     run: { dokcer: { image: web } }
+  |            ^^^^^^ unknown key
+  = help: did you mean 'docker'?
+"#,
+    ),
+    (
+        "docker_no_image",
+        "services:\n  web:\n    run: { docker: { args: [--verbose] } }\n",
+        r#"gantry.yml:7:20: error: 'docker' in service 'web' has no 'image'
+  |
+7 |     run: { docker: { args: [--verbose] } }
+  |                    ^^^^^^^^^^^^^^^^^^^^^^
+  = help: add `image:` with the image a release runs, e.g. "web:{{ version }}"
+"#,
+    ),
+    (
+        "docker_mistakes",
+        "services:\n  web:\n    run: { docker: { image: \"web:{{ version\", args: \"--port 80\", envv: {}, volumes: [/data, { a: b }] } }\n",
+        r#"gantry.yml:7:29: error: invalid template in 'image' in 'docker' in service 'web': syntax error
+  |
+7 |     run: { docker: { image: "web:{{ version", args: "--port 80", envv: {}, volumes: [/data, { a: b }] } }
+  |                             ^^^^^^^^^^^^^^^^ unexpected end of input, expected end of variable block
+  = help: templates use {{ name }}: release_dir, port, version, service and the host's vars
+
+gantry.yml:7:53: error: expected a list of strings for 'args' in 'docker' in service 'web', found a string
+  |
+7 |     run: { docker: { image: "web:{{ version", args: "--port 80", envv: {}, volumes: [/data, { a: b }] } }
+  |                                                     ^^^^^^^^^^^
+
+gantry.yml:7:66: error: unknown key 'envv' in 'docker' in service 'web'
+  |
+7 |     run: { docker: { image: "web:{{ version", args: "--port 80", envv: {}, volumes: [/data, { a: b }] } }
+  |                                                                  ^^^^ unknown key
+  = help: did you mean 'env'?
+
+gantry.yml:7:93: error: expected a string for item 2 of 'volumes' in 'docker' in service 'web', found a map
+  |
+7 |     run: { docker: { image: "web:{{ version", args: "--port 80", envv: {}, volumes: [/data, { a: b }] } }
+  |                                                                                             ^^^^^^^^
+  = help: a ': ' inside a value starts a map; put the whole value in quotes
+"#,
+    ),
+    (
+        "docker_port_without_service_port",
+        "services:\n  web:\n    run: { docker: { image: web, port: 80 } }\n",
+        r#"gantry.yml:7:34: error: service 'web' publishes the container's port but has no 'port'
+  |
+7 |     run: { docker: { image: web, port: 80 } }
+  |                                  ^^^^
+  = help: add `port:` to the service: the host port the container's port is published on, where health checks and nginx reach it
+"#,
+    ),
+    (
+        "docker_port_on_a_shared_network",
+        "services:\n  web:\n    run: { docker: { image: web, port: 80, network: host } }\n    port: 8080\n",
+        r#"gantry.yml:7:40: error: 'port' in 'docker' in service 'web' cannot be published with `network: host`
+  |
+7 |     run: { docker: { image: web, port: 80, network: host } }
+  |                                        ^^ no port mapping in this network mode
+  = help: the container uses that network's ports directly: remove `port:` and have it listen on the service's port ("{{ port }}" in `args` or `env`)
+"#,
+    ),
+    (
+        "docker_env_for_the_cli",
+        "services:\n  web:\n    run: { docker: { image: web, env: { DOCKER_HOST: tcp://x:2375 } } }\n",
+        r#"gantry.yml:7:41: error: 'DOCKER_HOST' in 'env' in 'docker' in service 'web' would configure the docker CLI
+  |
+7 |     run: { docker: { image: web, env: { DOCKER_HOST: tcp://x:2375 } } }
+  |                                         ^^^^^^^^^^^ read by the docker CLI that starts the container
+  = help: the unit passes the container's variables through the docker CLI's own environment, where DOCKER_* names change what the CLI does; rename it
+"#,
+    ),
+    (
+        "docker_service_name",
+        "services:\n  web_:\n    run: { docker: { image: web } }\n",
+        r#"gantry.yml:6:3: error: service name 'web_' cannot name a Docker image (gantry/web_:<version>)
+  |
+6 |   web_:
+  |   ^^^^ not a Docker image name
+  = help: a service run with `docker:` starts and ends with a letter or digit and separates words with '-', '_' or '__' (e.g. web-api)
 "#,
     ),
 ];
