@@ -129,12 +129,17 @@ pub async fn start(opts: ServeOptions, shutdown: CancellationToken) -> Result<St
         None => data_dir.join("gantry.db").display().to_string(),
     };
     let store: Arc<dyn gantry_store::Store> = Arc::from(gantry_store::open(&url).await?);
+    // Pipeline deploy jobs on the server's own pool deploy through the server's
+    // deployments (recorded, approvals, the live view).
+    let deployer = Arc::new(crate::deploy::pipeline::ServerDeployer::new(
+        tokio::runtime::Handle::current(),
+    ));
     let state = Arc::new(ServerState {
         store,
         hub: Default::default(),
         logs: LogFiles::new(data_dir.join("logs")),
         data_dir: data_dir.clone(),
-        executors: Arc::new(Executors::new()),
+        executors: Arc::new(Executors::new().with_deployer(deployer.clone())),
         parallelism: loaded.parallelism,
         running: Default::default(),
         sessions: Default::default(),
@@ -147,6 +152,7 @@ pub async fn start(opts: ServeOptions, shutdown: CancellationToken) -> Result<St
         metrics: Default::default(),
         infra: Default::default(),
     });
+    deployer.attach(&state);
     state.agents.set_settings(loaded.agents);
     // Jobs this server was running when it stopped are retried or failed now, so no
     // run stays "running" forever.

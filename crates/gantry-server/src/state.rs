@@ -208,11 +208,13 @@ impl ServerState {
         Ok(git)
     }
 
-    /// A run reached its final status: tell live viewers and the forge.
-    pub async fn run_finished(&self, run: RunId, status: RunStatus) {
+    /// A run reached its final status: tell live viewers and the forge, and start the
+    /// automatic deploys it asks for.
+    pub async fn run_finished(self: &Arc<Self>, run: RunId, status: RunStatus) {
         self.hub.publish(Change::Run(run));
         self.agents.run_finished(run);
         self.agents.files.forget(self, run).await;
         crate::status::report_run(self, run, Some(status)).await;
+        crate::deploy::auto::after_run(self, run, status);
     }
 }

@@ -1,6 +1,6 @@
 //! Environments (`environments:`): the hosts a service is deployed to, with the rules
-//! that protect them (approvals, allowed branches, deploy windows) and the lease of
-//! their deploy lock. Plain data.
+//! that protect them (approvals, allowed branches, deploy windows), the lease of their
+//! deploy lock and the branch deployed automatically. Plain data.
 
 use std::time::Duration;
 
@@ -27,9 +27,19 @@ pub struct Environment {
     /// How long the deploy lock lasts without renewal (`lock_lease`).
     #[serde(serialize_with = "crate::model::serialize_duration")]
     pub lock_lease: Duration,
+    /// `auto_deploy: { branch }`: the server deploys every service whose project's run on
+    /// that branch built its artifact job successfully.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_deploy: Option<AutoDeploy>,
     /// Where the environment's name is written, for diagnostics found later.
     #[serde(skip)]
     pub span: Span,
+}
+
+/// Automatic deploys of a branch's builds to an environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AutoDeploy {
+    pub branch: String,
 }
 
 impl Environment {

@@ -20,7 +20,7 @@ mod service;
 mod url;
 mod window;
 
-pub use environment::{DEFAULT_LOCK_LEASE, Environment};
+pub use environment::{AutoDeploy, DEFAULT_LOCK_LEASE, Environment};
 pub use inventory::{
     ALL_GROUP, Connection, DEFAULT_INFRA_GLOB, DEFAULT_SSH_PORT, DriftSchedule, Group, Host,
     Inventory, LOCAL_HOST, SshTarget,

@@ -7,6 +7,8 @@
 //! first host), so a deploy from the server and one from `gantry deploy` on a laptop
 //! still exclude each other.
 
+pub mod auto;
+pub mod pipeline;
 pub mod progress;
 pub mod source;
 pub mod versions;

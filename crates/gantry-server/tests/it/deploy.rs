@@ -479,3 +479,153 @@ async fn deploys_builds_with_their_changelog_approvals_and_a_rollback() {
     assert_eq!(ids, [id4, id2, id1]);
     server.stop().await;
 }
+
+const PIPELINE_WITH_DEPLOY: &str = r#"name: ship
+jobs:
+  build:
+    outputs: { version: "${{ steps.v.outputs.version }}" }
+    artifacts: [app]
+    steps:
+      - id: v
+        run: |
+          mkdir -p app
+          printf '#!/bin/sh\necho "$1" > /root/running\nexec sleep 100000\n' > app/run
+          chmod +x app/run
+          echo "version=$(cat VERSION)" >> "$GANTRY_OUTPUT"
+  deploy-staging:
+    needs: [build]
+    deploy: { service: web, environment: staging, version: "${{ needs.build.outputs.version }}" }
+"#;
+
+/// A pipeline's deploy job on the server's own pool becomes a recorded deployment (its
+/// progress in the job's log), and `auto_deploy: { branch: main }` deploys the run's
+/// build to another environment once the run succeeded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipeline_deploy_jobs_and_auto_deploys_are_recorded_deployments() {
+    if let Err(why) = gantry_testhost::containers_available() {
+        panic!("container hosts cannot run here: {why}");
+    }
+    let ws = tempfile::tempdir().unwrap();
+    let dir = ws.path();
+    fs::create_dir_all(dir.join("keys")).unwrap();
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(dir.join("keys/id"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let public = fs::read_to_string(dir.join("keys/id.pub")).unwrap();
+    let hosts: Vec<ContainerHost> = std::thread::scope(|s| {
+        let started: Vec<_> = ["srvpipe1", "srvpipe2"]
+            .into_iter()
+            .map(|n| {
+                let public = &public;
+                s.spawn(move || ContainerHost::start(n, public))
+            })
+            .collect();
+        started
+            .into_iter()
+            .map(|h| h.join().unwrap().unwrap())
+            .collect()
+    });
+    let known: String = hosts.iter().map(|h| h.known_hosts_line() + "\n").collect();
+    fs::write(dir.join("keys/known_hosts"), known).unwrap();
+    let repo = dir.join("web");
+    fs::create_dir_all(repo.join(".gantry/pipelines")).unwrap();
+    fs::write(
+        repo.join(".gantry/pipelines/ship.yml"),
+        PIPELINE_WITH_DEPLOY,
+    )
+    .unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    let sha = commit(&repo, "2.0.0", "Ship it");
+    fs::write(
+        dir.join("gantry.yml"),
+        format!(
+            "projects:\n  web: {{ path: web, poll: off }}\n\
+             hosts:\n  srvpipe1: {{ address: {}, user: root, ssh_key: keys/id, known_hosts: keys/known_hosts }}\n  \
+             srvpipe2: {{ address: {}, user: root, ssh_key: keys/id, known_hosts: keys/known_hosts }}\n\
+             environments:\n  staging: {{ hosts: [srvpipe1], branches: [main] }}\n  qa: {{ hosts: [srvpipe2], auto_deploy: {{ branch: main }} }}\n\
+             services:\n  web:\n    project: web\n    artifact: {{ job: build, path: app }}\n    \
+             run: {{ systemd: {{ exec: \"{{{{ release_dir }}}}/run {{{{ version }}}}\" }} }}\n",
+            hosts[0].addr(),
+            hosts[1].addr()
+        ),
+    )
+    .unwrap();
+    let running = |i: usize| {
+        hosts[i]
+            .exec_ok("cat /root/running")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
+
+    let server = TestServer::start(dir, None).await;
+    let (status, body) = send(
+        &server,
+        &server.token,
+        reqwest::Method::POST,
+        "/projects/web/pipelines/ship/trigger",
+        None,
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let run = body["runs"][0]["run_id"].as_i64().unwrap();
+    let finished = server
+        .wait_for("the run", Duration::from_secs(120), async |s| {
+            let (_, r) = s.get(&format!("/api/v1/runs/{run}")).await;
+            let status = r["run"]["status"].as_str().unwrap_or("").to_string();
+            ["success", "failure", "cancelled"]
+                .contains(&status.as_str())
+                .then_some(r)
+        })
+        .await;
+    assert_eq!(finished["run"]["status"], "success", "{finished}");
+    assert_eq!(running(0), "2.0.0", "the deploy job deployed staging");
+
+    // The deploy job's deployment: recorded with its run, commit and trigger.
+    let (_, list) = server.get("/api/v1/deployments?environment=staging").await;
+    let d = &list["deployments"][0];
+    assert_eq!(d["trigger"], "pipeline", "{list}");
+    assert_eq!(d["run_id"], run);
+    assert_eq!(d["commit_sha"], sha.as_str());
+    assert_eq!(d["version"], "2.0.0");
+    assert_eq!(d["state"], "succeeded");
+    // Its progress is in the job's log.
+    let jobs = finished["jobs"].as_array().unwrap();
+    let deploy_job = jobs
+        .iter()
+        .find(|j| j["job_id"] == "deploy-staging")
+        .unwrap_or_else(|| panic!("no deploy job in {finished}"));
+    assert_eq!(deploy_job["status"], "success");
+    let (_, log) = server
+        .get(&format!(
+            "/api/v1/jobs/{}/logs",
+            deploy_job["id"].as_i64().unwrap()
+        ))
+        .await;
+    let text = log.to_string();
+    assert!(
+        text.contains(&format!("deployment {} of web 2.0.0 to staging", d["id"])),
+        "{text}"
+    );
+    assert!(text.contains("srvpipe1"), "{text}");
+
+    // qa deploys the same build by itself once the run succeeded.
+    let auto = server
+        .wait_for(
+            "the auto deploy to qa",
+            Duration::from_secs(120),
+            async |s| {
+                let (_, list) = s.get("/api/v1/deployments?environment=qa").await;
+                let d = list["deployments"][0].clone();
+                (d["state"] == "succeeded").then_some(d)
+            },
+        )
+        .await;
+    assert_eq!(auto["trigger"], "auto");
+    assert_eq!(auto["run_id"], run);
+    assert_eq!(auto["version"], "2.0.0");
+    assert_eq!(running(1), "2.0.0");
+    server.stop().await;
+}

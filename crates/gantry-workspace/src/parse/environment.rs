@@ -1,6 +1,6 @@
 //! Reads the `environments:` section: each environment's hosts (host and group names
 //! checked against the inventory), approvals, allowed branches, deploy windows and the
-//! deploy lock lease.
+//! deploy lock lease and `auto_deploy`.
 
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ use indexmap::IndexMap;
 
 use super::cx::Cx;
 use super::inventory::{check_name, string_list};
-use crate::environment::{DEFAULT_LOCK_LEASE, Environment};
+use crate::environment::{AutoDeploy, DEFAULT_LOCK_LEASE, Environment};
 use crate::inventory::{ALL_GROUP, Inventory, LOCAL_HOST};
 
 const ENVIRONMENT_KEYS: &[&str] = &[
@@ -67,7 +67,7 @@ fn environment(cx: &mut Cx, key: &Node, node: &Node, inventory: &Inventory) -> O
     }
     let entries = cx.map(
         node,
-        "a map (hosts, approvals, branches, windows, lock_lease)",
+        "a map (hosts, approvals, branches, windows, lock_lease, auto_deploy)",
         &what,
     )?;
     cx.check_keys(entries, ENVIRONMENT_KEYS, &format!("in {what}"));
@@ -117,6 +117,11 @@ fn environment(cx: &mut Cx, key: &Node, node: &Node, inventory: &Inventory) -> O
                 }
             }),
     };
+    let auto_deploy = match node.get("auto_deploy") {
+        None => Some(None),
+        Some(n) if n.kind == Kind::Null => Some(None),
+        Some(n) => auto_deploy(cx, n, &what).map(Some),
+    };
     Some(Environment {
         name,
         hosts: hosts?,
@@ -124,8 +129,32 @@ fn environment(cx: &mut Cx, key: &Node, node: &Node, inventory: &Inventory) -> O
         branches: branches?,
         windows: windows?,
         lock_lease: lock_lease?,
+        auto_deploy: auto_deploy?,
         span: key.span,
     })
+}
+
+/// `auto_deploy: { branch: main }`.
+fn auto_deploy(cx: &mut Cx, node: &Node, what: &str) -> Option<AutoDeploy> {
+    let place = format!("'auto_deploy' in {what}");
+    let entries = cx.map(node, "a map with 'branch', e.g. `{ branch: main }`", &place)?;
+    cx.check_keys(entries, &["branch"], &format!("in {place}"));
+    let Some(branch) = node.get("branch") else {
+        cx.require(
+            node,
+            "branch",
+            &place,
+            "name the branch whose successful builds go out, e.g. `auto_deploy: { branch: main }`",
+        );
+        return None;
+    };
+    let branch = cx.text(branch, &format!("'branch' in {place}"))?;
+    if branch.trim().is_empty() {
+        let diag = cx.error(node.span, format!("'branch' in {place} is empty"));
+        cx.push(diag);
+        return None;
+    }
+    Some(AutoDeploy { branch })
 }
 
 /// Host and group names; each must be in the inventory, and together name a host.

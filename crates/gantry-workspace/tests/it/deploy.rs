@@ -68,7 +68,12 @@ fn environments_and_services_are_read_as_written() {
     assert_eq!(staging.approvals, 0);
     assert!(staging.branches.is_empty());
     assert_eq!(staging.lock_lease, DEFAULT_LOCK_LEASE);
+    assert_eq!(
+        staging.auto_deploy.as_ref().map(|a| a.branch.as_str()),
+        Some("main")
+    );
     let prod = &ws.environments["production"];
+    assert_eq!(prod.auto_deploy, None);
     assert_eq!(prod.approvals, 1);
     assert_eq!(prod.branches, ["main", "release/*"]);
     assert_eq!(prod.lock_lease, Duration::from_secs(120));
@@ -307,6 +312,25 @@ fn check(name: &str, source: &str, expected: &str) -> Result<(), String> {
 }
 
 const CASES: &[(&str, &str, &str)] = &[
+    (
+        "auto_deploy_without_branch",
+        "environments:\n  staging: { hosts: [web], auto_deploy: { brnch: main } }\n",
+        r#"gantry.yml:6:43: error: unknown key 'brnch' in 'auto_deploy' in environment 'staging'
+  |
+6 |   staging: { hosts: [web], auto_deploy: { brnch: main } }
+  |                                           ^^^^^ unknown key
+  = help: did you mean 'branch'?
+"#,
+    ),
+    (
+        "auto_deploy_not_a_map",
+        "environments:\n  staging: { hosts: [web], auto_deploy: main }\n",
+        r#"gantry.yml:6:41: error: expected a map with 'branch', e.g. `{ branch: main }` for 'auto_deploy' in environment 'staging', found a string
+  |
+6 |   staging: { hosts: [web], auto_deploy: main }
+  |                                         ^^^^
+"#,
+    ),
     (
         "unknown_host",
         "environments:\n  staging: { hosts: [stagign] }\n",
