@@ -99,7 +99,7 @@ pub(crate) async fn create(tx: &mut Tx, new: &NewDeployment) -> Result<Deploymen
         )
         .await?;
     let d = from_row(&row)?;
-    let mut event = NewEvent::new(kinds::DEPLOY_STARTED)
+    let event = NewEvent::new(kinds::DEPLOY_STARTED)
         .actor(Some(d.triggered_by.clone()))
         .data(json!({
             "deployment_id": d.id,
@@ -116,14 +116,19 @@ pub(crate) async fn create(tx: &mut Tx, new: &NewDeployment) -> Result<Deploymen
             "changelog": d.changelog,
             "hosts": new.hosts,
         }));
+    tx.event(about(event, &d));
+    Ok(d)
+}
+
+/// An event tied to the deployment's project and run, so their views list it.
+fn about(mut event: NewEvent, d: &Deployment) -> NewEvent {
     if let Some(p) = &d.project {
         event = event.project(p.clone());
     }
     if let Some(r) = d.run_id {
         event = event.run(r);
     }
-    tx.event(event);
-    Ok(d)
+    event
 }
 
 /// Appends a progress line; a line about a host moves that host's phase (and appends
@@ -265,7 +270,7 @@ pub(crate) async fn finish(
         })
         .unwrap_or_default();
     let duration_ms = now.saturating_sub(crate::time::to_ms(d.created_at));
-    let mut event = NewEvent::new(kinds::DEPLOY_FINISHED)
+    let event = NewEvent::new(kinds::DEPLOY_FINISHED)
         .actor(Some(d.triggered_by.clone()))
         .data(json!({
             "deployment_id": id,
@@ -282,13 +287,7 @@ pub(crate) async fn finish(
             "previous_version": d.previous_version,
             "hosts": hosts,
         }));
-    if let Some(p) = &d.project {
-        event = event.project(p.clone());
-    }
-    if let Some(r) = d.run_id {
-        event = event.run(r);
-    }
-    tx.event(event);
+    tx.event(about(event, &d));
     Ok(done)
 }
 

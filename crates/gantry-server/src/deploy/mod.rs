@@ -8,6 +8,7 @@
 //! still exclude each other.
 
 pub mod auto;
+pub mod environment;
 pub mod pipeline;
 pub mod progress;
 pub mod source;

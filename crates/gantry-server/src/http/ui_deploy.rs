@@ -10,7 +10,7 @@ use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, Redirect};
 use axum::routing::{get, post};
-use gantry_store::{Deployment, DeploymentFilter, DeploymentId, Role, RunId};
+use gantry_store::{DeploymentFilter, DeploymentId, Role, RunId};
 use gantry_web::{
     DeploymentData, EnvironmentData, EnvironmentEntry, EnvironmentsData, ServiceEntry,
 };
@@ -19,7 +19,8 @@ use serde::Deserialize;
 use super::api::deployments::{find, start, start_error};
 use super::error::ApiError;
 use super::ui::{UiError, UiResult, Viewer};
-use crate::deploy::{self, DeployAsk, versions};
+use crate::deploy::environment::{self, EnvironmentView};
+use crate::deploy::{self, DeployAsk};
 use crate::state::ServerState;
 
 /// Deployments an environment's page lists.
@@ -35,84 +36,39 @@ pub fn routes() -> Router<Arc<ServerState>> {
         .route("/deployments/{id}/approve", post(approve))
 }
 
-/// An environment's hosts, and per service its history there (newest first).
-struct Loaded {
-    name: String,
-    hosts: Vec<String>,
-    approvals: u32,
-    branches: Vec<String>,
-    services: Vec<(String, Vec<Deployment>)>,
+async fn load(state: &ServerState, name: &str) -> UiResult<EnvironmentView> {
+    environment::view(state, name)
+        .await
+        .map_err(ApiError::from)?
+        .ok_or_else(|| {
+            UiError::Page(
+                StatusCode::NOT_FOUND,
+                format!("There is no environment '{name}' in the workspace."),
+            )
+        })
 }
 
-async fn load(state: &ServerState, name: &str) -> UiResult<Loaded> {
-    let projects = state.projects();
-    let Some(env) = projects.environments.get(name) else {
-        return Err(UiError::Page(
-            StatusCode::NOT_FOUND,
-            format!("There is no environment '{name}' in the workspace."),
-        ));
-    };
-    let hosts: Vec<String> = env
-        .resolve_hosts(&projects.inventory)
-        .into_iter()
-        .map(|h| h.name)
-        .collect();
-    let mut services = Vec::new();
-    for svc in projects.services.keys() {
-        let history = state
-            .store
-            .list_deployments(&DeploymentFilter {
-                service: Some(svc.clone()),
-                environment: Some(name.to_string()),
-                state: None,
-                limit: 100,
-            })
-            .await
-            .map_err(ApiError::from)?;
-        services.push((svc.clone(), history));
-    }
-    Ok(Loaded {
-        name: env.name.clone(),
-        hosts,
-        approvals: env.approvals,
-        branches: env.branches.clone(),
-        services,
-    })
-}
-
-/// The view of a loaded environment (borrowing it). `running` holds each service's
-/// versions, computed once.
-fn entry<'a>(
-    l: &'a Loaded,
-    running: &'a [indexmap::IndexMap<String, versions::HostVersion>],
-) -> EnvironmentEntry<'a> {
+/// The page's view of an environment (borrowing it).
+fn entry(env: &EnvironmentView) -> EnvironmentEntry<'_> {
     EnvironmentEntry {
-        name: &l.name,
-        hosts: &l.hosts,
-        approvals: l.approvals,
-        branches: &l.branches,
-        services: l
+        name: &env.name,
+        hosts: &env.hosts,
+        approvals: env.approvals,
+        branches: &env.branches,
+        services: env
             .services
             .iter()
-            .zip(running)
-            .map(|((name, history), run)| ServiceEntry {
-                name,
-                running: l
+            .map(|s| ServiceEntry {
+                name: &s.name,
+                running: env
                     .hosts
                     .iter()
-                    .map(|h| (h.as_str(), run.get(h).map(|v| v.version.as_str())))
+                    .map(|h| (h.as_str(), s.running.get(h).map(|v| v.version.as_str())))
                     .collect(),
-                latest: history.first(),
+                latest: s.history.first(),
             })
             .collect(),
     }
-}
-
-fn running_of(l: &Loaded) -> Vec<indexmap::IndexMap<String, versions::HostVersion>> {
-    l.services
-        .iter()
-        .map(|(_, history)| versions::running(history, &l.hosts))
-        .collect()
 }
 
 async fn environments(
@@ -124,12 +80,7 @@ async fn environments(
     for n in &names {
         loaded.push(load(&state, n).await?);
     }
-    let running: Vec<_> = loaded.iter().map(running_of).collect();
-    let entries: Vec<EnvironmentEntry> = loaded
-        .iter()
-        .zip(&running)
-        .map(|(l, r)| entry(l, r))
-        .collect();
+    let entries: Vec<EnvironmentEntry> = loaded.iter().map(entry).collect();
     Ok(Html(gantry_web::environments_page(
         &viewer.layout(),
         &EnvironmentsData {
@@ -144,7 +95,6 @@ async fn environment(
     Path(name): Path<String>,
 ) -> UiResult<Html<String>> {
     let loaded = load(&state, &name).await?;
-    let running = running_of(&loaded);
     let history = state
         .store
         .list_deployments(&DeploymentFilter {
@@ -158,7 +108,7 @@ async fn environment(
     Ok(Html(gantry_web::environment_page(
         &viewer.layout(),
         &EnvironmentData {
-            environment: &entry(&loaded, &running),
+            environment: &entry(&loaded),
             history: &history,
             can_deploy: viewer.0.require(Role::Developer).is_ok(),
         },

@@ -15,26 +15,8 @@ use std::time::Duration;
 use gantry_testhost::ContainerHost;
 use serde_json::{Value, json};
 
+use crate::infra::send;
 use crate::server::TestServer;
-
-async fn send(
-    server: &TestServer,
-    token: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = server
-        .http
-        .request(method, format!("{}/api/v1{path}", server.base))
-        .bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
 
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
@@ -56,6 +38,51 @@ fn commit(repo: &Path, version: &str, subject: &str) -> String {
     git(repo, &["add", "-A"]);
     git(repo, &["commit", "-q", "--allow-empty", "-m", subject]);
     git(repo, &["rev-parse", "HEAD"])
+}
+
+/// Starts container hosts `names` (in parallel) and writes an SSH key they accept and
+/// their known_hosts into `dir/keys`.
+fn fleet(dir: &Path, names: &[&'static str]) -> Vec<ContainerHost> {
+    if let Err(why) = gantry_testhost::containers_available() {
+        panic!("container hosts cannot run here: {why}");
+    }
+    fs::create_dir_all(dir.join("keys")).unwrap();
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(dir.join("keys/id"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let public = fs::read_to_string(dir.join("keys/id.pub")).unwrap();
+    let hosts: Vec<ContainerHost> = std::thread::scope(|s| {
+        let started: Vec<_> = names
+            .iter()
+            .map(|n| {
+                let public = &public;
+                s.spawn(move || ContainerHost::start(n, public))
+            })
+            .collect();
+        started
+            .into_iter()
+            .map(|h| h.join().unwrap().unwrap())
+            .collect()
+    });
+    let known: String = hosts.iter().map(|h| h.known_hosts_line() + "\n").collect();
+    fs::write(dir.join("keys/known_hosts"), known).unwrap();
+    hosts
+}
+
+/// The `hosts:` section naming `hosts` with the key `fleet` wrote.
+fn hosts_yaml(hosts: &[ContainerHost]) -> String {
+    let mut yml = String::from("hosts:\n");
+    for h in hosts {
+        yml.push_str(&format!(
+            "  {}: {{ address: {}, user: root, ssh_key: keys/id, known_hosts: keys/known_hosts }}\n",
+            h.name(),
+            h.addr()
+        ));
+    }
+    yml
 }
 
 const PIPELINE: &str = r#"name: build
@@ -127,34 +154,9 @@ fn subjects(d: &Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploys_builds_with_their_changelog_approvals_and_a_rollback() {
-    if let Err(why) = gantry_testhost::containers_available() {
-        panic!("container hosts cannot run here: {why}");
-    }
     let ws = tempfile::tempdir().unwrap();
     let dir = ws.path();
-    fs::create_dir_all(dir.join("keys")).unwrap();
-    let status = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-        .arg(dir.join("keys/id"))
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let public = fs::read_to_string(dir.join("keys/id.pub")).unwrap();
-    let hosts: Vec<ContainerHost> = std::thread::scope(|s| {
-        let started: Vec<_> = ["srvdep1", "srvdep2"]
-            .into_iter()
-            .map(|n| {
-                let public = &public;
-                s.spawn(move || ContainerHost::start(n, public))
-            })
-            .collect();
-        started
-            .into_iter()
-            .map(|h| h.join().unwrap().unwrap())
-            .collect()
-    });
-    let known: String = hosts.iter().map(|h| h.known_hosts_line() + "\n").collect();
-    fs::write(dir.join("keys/known_hosts"), known).unwrap();
+    let hosts = fleet(dir, &["srvdep1", "srvdep2"]);
     let repo = dir.join("web");
     fs::create_dir_all(repo.join(".gantry/pipelines")).unwrap();
     fs::write(repo.join(".gantry/pipelines/build.yml"), PIPELINE).unwrap();
@@ -164,13 +166,11 @@ async fn deploys_builds_with_their_changelog_approvals_and_a_rollback() {
         dir.join("gantry.yml"),
         format!(
             "projects:\n  web: {{ path: web, poll: off }}\n\
-             hosts:\n  srvdep1: {{ address: {}, user: root, ssh_key: keys/id, known_hosts: keys/known_hosts }}\n  \
-             srvdep2: {{ address: {}, user: root, ssh_key: keys/id, known_hosts: keys/known_hosts }}\n\
+             {}\
              environments:\n  staging: {{ hosts: [srvdep1] }}\n  production: {{ hosts: [srvdep2], approvals: 2 }}\n\
              services:\n  web:\n    project: web\n    artifact: {{ job: build, path: app }}\n    \
              run: {{ systemd: {{ exec: \"{{{{ release_dir }}}}/run {{{{ version }}}}\" }} }}\n",
-            hosts[0].addr(),
-            hosts[1].addr()
+            hosts_yaml(&hosts)
         ),
     )
     .unwrap();
@@ -502,34 +502,9 @@ jobs:
 /// build to another environment once the run succeeded.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipeline_deploy_jobs_and_auto_deploys_are_recorded_deployments() {
-    if let Err(why) = gantry_testhost::containers_available() {
-        panic!("container hosts cannot run here: {why}");
-    }
     let ws = tempfile::tempdir().unwrap();
     let dir = ws.path();
-    fs::create_dir_all(dir.join("keys")).unwrap();
-    let status = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-        .arg(dir.join("keys/id"))
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let public = fs::read_to_string(dir.join("keys/id.pub")).unwrap();
-    let hosts: Vec<ContainerHost> = std::thread::scope(|s| {
-        let started: Vec<_> = ["srvpipe1", "srvpipe2"]
-            .into_iter()
-            .map(|n| {
-                let public = &public;
-                s.spawn(move || ContainerHost::start(n, public))
-            })
-            .collect();
-        started
-            .into_iter()
-            .map(|h| h.join().unwrap().unwrap())
-            .collect()
-    });
-    let known: String = hosts.iter().map(|h| h.known_hosts_line() + "\n").collect();
-    fs::write(dir.join("keys/known_hosts"), known).unwrap();
+    let hosts = fleet(dir, &["srvpipe1", "srvpipe2"]);
     let repo = dir.join("web");
     fs::create_dir_all(repo.join(".gantry/pipelines")).unwrap();
     fs::write(
@@ -543,13 +518,11 @@ async fn pipeline_deploy_jobs_and_auto_deploys_are_recorded_deployments() {
         dir.join("gantry.yml"),
         format!(
             "projects:\n  web: {{ path: web, poll: off }}\n\
-             hosts:\n  srvpipe1: {{ address: {}, user: root, ssh_key: keys/id, known_hosts: keys/known_hosts }}\n  \
-             srvpipe2: {{ address: {}, user: root, ssh_key: keys/id, known_hosts: keys/known_hosts }}\n\
+             {}\
              environments:\n  staging: {{ hosts: [srvpipe1], branches: [main] }}\n  qa: {{ hosts: [srvpipe2], auto_deploy: {{ branch: main }} }}\n\
              services:\n  web:\n    project: web\n    artifact: {{ job: build, path: app }}\n    \
              run: {{ systemd: {{ exec: \"{{{{ release_dir }}}}/run {{{{ version }}}}\" }} }}\n",
-            hosts[0].addr(),
-            hosts[1].addr()
+            hosts_yaml(&hosts)
         ),
     )
     .unwrap();

@@ -13,7 +13,8 @@ use serde_json::{Value, json};
 
 use crate::server::TestServer;
 
-async fn send(
+/// An API request with `token`; the status and the JSON body (null if none).
+pub(crate) async fn send(
     server: &TestServer,
     token: &str,
     method: reqwest::Method,

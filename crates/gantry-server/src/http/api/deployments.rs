@@ -14,13 +14,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::query::{Params, Path, body};
-use crate::deploy::{self, DeployAsk, StartError, versions};
+use crate::deploy::{self, DeployAsk, StartError, environment};
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, ApiResult};
 use crate::state::ServerState;
 
-/// Deployments looked at to say what runs where.
-const HISTORY: u32 = 100;
 /// Longest name, version or branch accepted in a body.
 const MAX_FIELD: usize = 200;
 
@@ -201,36 +199,23 @@ pub async fn approve(
 /// One environment: its settings, and per service what runs on each host and its
 /// newest deployment.
 pub async fn environment_json(state: &ServerState, name: &str) -> ApiResult<Value> {
-    let projects = state.projects();
-    let env = projects
-        .environments
-        .get(name)
+    let env = environment::view(state, name)
+        .await?
         .ok_or_else(|| ApiError::not_found(format!("no environment '{name}' in the workspace")))?;
-    let hosts: Vec<String> = env
-        .resolve_hosts(&projects.inventory)
-        .into_iter()
-        .map(|h| h.name)
-        .collect();
-    let mut services = Vec::new();
-    for svc in projects.services.keys() {
-        let history = state
-            .store
-            .list_deployments(&DeploymentFilter {
-                service: Some(svc.clone()),
-                environment: Some(name.to_string()),
-                state: None,
-                limit: HISTORY,
+    let services: Vec<Value> = env
+        .services
+        .iter()
+        .map(|s| {
+            json!({
+                "service": s.name,
+                "running": s.running,
+                "latest": s.history.first(),
             })
-            .await?;
-        services.push(json!({
-            "service": svc,
-            "running": versions::running(&history, &hosts),
-            "latest": history.first(),
-        }));
-    }
+        })
+        .collect();
     Ok(json!({
         "name": env.name,
-        "hosts": hosts,
+        "hosts": env.hosts,
         "approvals": env.approvals,
         "branches": env.branches,
         "windows": env.windows,
