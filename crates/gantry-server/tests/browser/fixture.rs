@@ -161,6 +161,20 @@ impl TestServer {
         r.json().await.unwrap()
     }
 
+    /// `POST path` with `body` as `token` (the admin's when `None`): status and JSON.
+    pub async fn post(&self, path: &str, body: Value, token: Option<&str>) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token.unwrap_or(&self.token))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
     /// Triggers a pipeline through the API; returns the new run's id.
     pub async fn trigger(&self, pipeline: &str) -> i64 {
         let path = format!("/api/v1/projects/{PROJECT}/pipelines/{pipeline}/trigger");

@@ -1,11 +1,13 @@
 //! The web UI in a real browser: headless Chromium driven through chromedriver
 //! (WebDriver) against a server started in process. It signs in, follows a running run's
 //! log live, sees the job graph turn green without a reload, clicks Rerun and lands on
-//! the new run. With `GANTRY_UPDATE_SCREENSHOTS=1` it also saves the screenshots in
+//! the new run; a deployment's page follows it live from waiting for approval to its
+//! end (tests/browser/deploy.rs). With `GANTRY_UPDATE_SCREENSHOTS=1` it also saves the screenshots in
 //! docs/images/ that the README and docs/web-ui.md show.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod chrome;
+mod deploy;
 mod fixture;
 
 use std::path::PathBuf;
@@ -14,11 +16,11 @@ use std::time::{Duration, Instant};
 use chrome::{Browser, ChromeDriver, wait_until};
 use fixture::{TestServer, commit_readme_change, write_workspace};
 
-const WAIT: Duration = Duration::from_secs(20);
+pub(crate) const WAIT: Duration = Duration::from_secs(20);
 
 /// Where screenshots go when GANTRY_UPDATE_SCREENSHOTS=1, else None (so CI runs leave
 /// the tree clean).
-fn screenshot_path(name: &str) -> Option<PathBuf> {
+pub(crate) fn screenshot_path(name: &str) -> Option<PathBuf> {
     (std::env::var("GANTRY_UPDATE_SCREENSHOTS").as_deref() == Ok("1")).then(|| {
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("../../docs/images")
@@ -45,7 +47,7 @@ async fn node_status(browser: &Browser, job: i64) -> String {
         .unwrap_or_default()
 }
 
-async fn sign_in(browser: &Browser, server: &TestServer) {
+pub(crate) async fn sign_in(browser: &Browser, server: &TestServer) {
     browser.goto(&format!("{}/", server.base)).await;
     wait_until("the redirect to /login", WAIT, || async {
         let path = browser.path().await;
