@@ -53,6 +53,9 @@ pub struct DeployAsk {
     pub commit: Option<String>,
     pub branch: Option<String>,
     pub outside_window: bool,
+    /// Promote: deploy exactly what this environment last deployed successfully (its
+    /// run's build, its version).
+    pub from: Option<String>,
 }
 
 /// Why a deployment could not start.
@@ -149,6 +152,43 @@ async fn changelog(
     }
 }
 
+/// A promotion (`from`) becomes a deploy of the run and version the other environment
+/// last deployed successfully.
+async fn promoted(state: &ServerState, ask: DeployAsk) -> Result<DeployAsk, StartError> {
+    let Some(from) = ask.from.clone() else {
+        return Ok(ask);
+    };
+    if ask.rollback || ask.run.is_some() || ask.version.is_some() || ask.artifact.is_some() {
+        return Err(StartError::Invalid(
+            "a promotion deploys what the other environment runs: give `from` alone, without a version or run".into(),
+        ));
+    }
+    if from == ask.environment {
+        return Err(StartError::Invalid(format!(
+            "from: promoting {from} to itself"
+        )));
+    }
+    let Some(passed) = previous(state, &ask.service, &from).await? else {
+        return Err(StartError::Invalid(format!(
+            "from: the server has no successful deployment of {} to {from} to promote",
+            ask.service
+        )));
+    };
+    let Some(run) = passed.run_id else {
+        return Err(StartError::Invalid(format!(
+            "from: {} {} reached {from} without a build of this server (deployment {}); promote it with `gantry promote`, which copies it from {from}'s host",
+            ask.service, passed.version, passed.id
+        )));
+    };
+    Ok(DeployAsk {
+        version: Some(passed.version),
+        run: Some(run),
+        commit: passed.commit_sha,
+        trigger: "promote".into(),
+        ..ask
+    })
+}
+
 /// Checks the ask against the workspace, records the deployment and starts it. The
 /// handle ends with the finished deployment.
 pub async fn start(
@@ -156,6 +196,7 @@ pub async fn start(
     ask: DeployAsk,
     observer: Option<Observer>,
 ) -> Result<(Deployment, JoinHandle<Deployment>), StartError> {
+    let ask = promoted(&state, ask).await?;
     let loaded = load_async(&state).await?;
     let dir = loaded.dir.clone();
     let (service, hosts, protection) = {

@@ -89,7 +89,8 @@ pub fn schemas() -> Value {
             "service": name, "environment": name,
             "version": { "type": "string", "minLength": 1, "maxLength": 200, "description": "the release's name; default: the build job's `version` output, else the commit's first 12 digits" },
             "run": { "type": "integer", "format": "int64", "minimum": 1, "description": "the run whose build is deployed; default: the newest run of the service's project whose `artifact.job` succeeded" },
-            "outside_window": { "type": "boolean", "description": "deploy outside the environment's deploy windows (in the record)" } } },
+            "outside_window": { "type": "boolean", "description": "deploy outside the environment's deploy windows (in the record)" },
+            "from": { "type": "string", "minLength": 1, "maxLength": 200, "description": "promote: deploy the build and version this environment last deployed successfully (without `version` or `run`)" } } },
         "RollbackBody": { "type": "object", "additionalProperties": false, "required": ["service", "environment"], "properties": {
             "service": name, "environment": name,
             "to": { "type": "string", "minLength": 1, "maxLength": 200, "description": "the release to go back to; default: each host's previous release" } } },

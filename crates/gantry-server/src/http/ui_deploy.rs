@@ -95,6 +95,13 @@ async fn environment(
     Path(name): Path<String>,
 ) -> UiResult<Html<String>> {
     let loaded = load(&state, &name).await?;
+    let others: Vec<String> = state
+        .projects()
+        .environments
+        .keys()
+        .filter(|e| **e != name)
+        .cloned()
+        .collect();
     let history = state
         .store
         .list_deployments(&DeploymentFilter {
@@ -111,6 +118,7 @@ async fn environment(
             environment: &entry(&loaded),
             history: &history,
             can_deploy: viewer.0.require(Role::Developer).is_ok(),
+            others: &others,
         },
     )))
 }
@@ -146,6 +154,8 @@ struct DeployForm {
     version: String,
     #[serde(default)]
     run: String,
+    #[serde(default)]
+    from: String,
 }
 
 /// An empty field is "not given".
@@ -173,6 +183,7 @@ async fn create(
             environment: form.environment,
             version: given(&form.version),
             run,
+            from: given(&form.from),
             trigger: "ui".into(),
             triggered_by: viewer.0.name.clone(),
             ..Default::default()

@@ -245,7 +245,7 @@ async fn deploys_builds_with_their_changelog_approvals_and_a_rollback() {
     // Two more commits: the second deploy's changelog is exactly those, newest first.
     commit(&repo, "1.1.0", "Second: faster pages");
     let third = commit(&repo, "1.1.0", "Third: fix the footer");
-    build(&server).await;
+    let run2 = build(&server).await;
     let (status, body) = post(
         "/deployments",
         json!({ "service": "web", "environment": "staging" }),
@@ -282,14 +282,37 @@ async fn deploys_builds_with_their_changelog_approvals_and_a_rollback() {
     wait_state(&server, id2, "succeeded").await;
     assert_eq!(running(0), "1.1.0");
 
-    // Production needs two approvals from people other than the deployer: a reviewer's
-    // token through the API, then the admin user with the page's Approve button.
+    // A newer build exists, but production gets exactly what staging runs (a
+    // promotion), after two approvals from people other than the deployer: a
+    // reviewer's token through the API, then the admin user with the page's button.
+    commit(&repo, "1.2.0", "Fourth: not on staging yet");
+    build(&server).await;
+    for (bad, why) in [
+        (
+            json!({ "service": "web", "environment": "production", "from": "staging", "version": "1.2.0" }),
+            "without a version",
+        ),
+        (
+            json!({ "service": "web", "environment": "production", "from": "production" }),
+            "to itself",
+        ),
+    ] {
+        let (status, body) = post("/deployments", bad).await;
+        assert_eq!(status, 422, "{body}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(why),
+            "{body}"
+        );
+    }
     let (status, body) = post(
         "/deployments",
-        json!({ "service": "web", "environment": "production" }),
+        json!({ "service": "web", "environment": "production", "from": "staging" }),
     )
     .await;
     assert_eq!(status, 201, "{body}");
+    assert_eq!(body["deployment"]["version"], "1.1.0", "{body}");
+    assert_eq!(body["deployment"]["run_id"], run2);
+    assert_eq!(body["deployment"]["trigger"], "promote");
     let id3 = body["deployment"]["id"].as_i64().unwrap();
     let deployer = body["deployment"]["triggered_by"]
         .as_str()

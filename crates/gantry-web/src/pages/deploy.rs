@@ -47,6 +47,8 @@ pub struct EnvironmentData<'a> {
     pub history: &'a [Deployment],
     /// The viewer may deploy (developer role): the forms are shown.
     pub can_deploy: bool,
+    /// The other environments, to promote from.
+    pub others: &'a [String],
 }
 
 /// What a deployment's page shows.
@@ -175,6 +177,7 @@ struct EnvironmentPage<'a> {
     env: EnvView<'a>,
     history: Vec<HistoryRow<'a>>,
     can_deploy: bool,
+    others: &'a [String],
     deploy_url: &'static str,
     rollback_url: &'static str,
 }
@@ -206,6 +209,7 @@ pub fn environment_page(layout: &Layout, data: &EnvironmentData<'_>) -> String {
             })
             .collect(),
         can_deploy: data.can_deploy,
+        others: data.others,
         deploy_url: urls::DEPLOY,
         rollback_url: urls::ROLLBACK,
     })

@@ -43,6 +43,9 @@ pub struct DeployBody {
     pub run: Option<i64>,
     #[serde(default)]
     pub outside_window: bool,
+    /// Promote: deploy what this environment last deployed successfully.
+    #[serde(default)]
+    pub from: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -70,6 +73,9 @@ pub async fn start(state: &Arc<ServerState>, ask: DeployAsk) -> ApiResult<Deploy
     check_field("environment", &ask.environment)?;
     if let Some(v) = &ask.version {
         check_field(if ask.rollback { "to" } else { "version" }, v)?;
+    }
+    if let Some(f) = &ask.from {
+        check_field("from", f)?;
     }
     let (deployment, _running) = deploy::start(state.clone(), ask, None)
         .await
@@ -100,6 +106,7 @@ pub async fn create(
             version: b.version,
             run,
             outside_window: b.outside_window,
+            from: b.from,
             trigger: "api".into(),
             triggered_by: caller.name.clone(),
             ..Default::default()
