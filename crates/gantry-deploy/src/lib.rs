@@ -4,7 +4,8 @@
 //!
 //! Layers, one job per file: `request` (service and environment resolved from the
 //! workspace), `artifact` (the file or directory packed for the hosts), `layout` (paths
-//! on a host), `unit` (the systemd unit rendered from `run.systemd`), `docker/` (the
+//! on a host), `unit` (the systemd unit rendered from `run.systemd`), `env_file` (the
+//! release's environment, secrets included, in a file only root reads), `docker/` (the
 //! unit running `run.docker`'s container, its image loaded, tagged and pruned), `script` (the shell
 //! run on hosts, one round trip per step), `target` (hosts with their transports),
 //! `health/` (the gate: http, tcp, command), `batch` (batches of hosts), `blue_green/`
@@ -13,7 +14,7 @@
 //! releases go), `protect/` (branches, deploy windows, approvals), `lock/` (the environment's deploy lock with a lease; `host_file` on the
 //! first host), `rollout` (a deploy), `rollback` (a rollback by hand), `promote` (the
 //! release another environment runs, fetched for a deploy), `report` (the
-//! deployment record, JSON and human).
+//! deployment record, JSON and human), `mask` (secret values masked in all of it).
 #![forbid(unsafe_code)]
 
 mod artifact;
@@ -21,10 +22,12 @@ mod batch;
 mod blue_green;
 mod canary;
 mod docker;
+mod env_file;
 mod error;
 mod health;
 mod layout;
 pub mod lock;
+mod mask;
 mod parallel;
 mod promote;
 pub mod protect;

@@ -6,6 +6,7 @@ use base64::Engine;
 
 use crate::error::DeployError;
 use crate::layout::Layout;
+use crate::mask::Masked;
 use crate::request::{Options, Resolved};
 use crate::rollout::{Progress, connect, read_states};
 
@@ -20,6 +21,15 @@ pub struct Fetched {
 
 /// Fetches the release that `from` (the service on its source environment) runs.
 pub fn fetch_current(
+    from: &Resolved<'_>,
+    options: &Options,
+    progress: Progress<'_>,
+) -> Result<Fetched, DeployError> {
+    let masked = Masked::new(options, progress);
+    fetch(from, options, &masked.progress()).map_err(|e| masked.error(e))
+}
+
+fn fetch(
     from: &Resolved<'_>,
     options: &Options,
     progress: Progress<'_>,

@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use gantry_core::Secret;
 use gantry_workspace::{Environment, Host, Service, Workspace};
+use indexmap::IndexMap;
 
 use crate::error::DeployError;
 use crate::layout::DEFAULT_BASE_DIR;
@@ -32,6 +34,10 @@ pub struct Options {
     pub identity: String,
     /// What triggered the deploy, for the record (`cli`, `pipeline`, …).
     pub trigger: String,
+    /// The workspace's `secrets:`, resolved (at least those the service's env reads,
+    /// [`Resolved::secrets_used`]): `secrets.NAME` in env values, and masked in every
+    /// progress line, error and report. `Debug` shows names only.
+    pub secrets: IndexMap<String, Secret>,
 }
 
 impl Default for Options {
@@ -47,6 +53,7 @@ impl Default for Options {
             approval_poll: Duration::from_secs(5),
             identity: crate::protect::identity(),
             trigger: "cli".to_string(),
+            secrets: IndexMap::new(),
         }
     }
 }
@@ -104,6 +111,35 @@ pub fn resolve<'a>(
 }
 
 impl Resolved<'_> {
+    /// The names of the workspace's `secrets:` the service's env values read: what a
+    /// caller resolves into [`Options::secrets`].
+    pub fn secrets_used(&self) -> Vec<String> {
+        self.service.run.secrets_used()
+    }
+
+    /// Every secret the service reads is in `options` (a caller that did not resolve
+    /// one gets this before any host is contacted, rather than a render error on each).
+    pub(crate) fn check_secrets(&self, options: &Options) -> Result<(), DeployError> {
+        let missing: Vec<String> = self
+            .secrets_used()
+            .into_iter()
+            .filter(|name| !options.secrets.contains_key(name))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(DeployError::Setup(format!(
+            "{}: service '{}' reads secret(s) {} in its env, which were not resolved: declare them in `secrets:` and make them readable here",
+            self.workspace.file,
+            self.service.name,
+            missing
+                .iter()
+                .map(|n| format!("'{n}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )))
+    }
+
     /// The artifact to ship: `override_path` (relative to the current directory, as
     /// typed on the command line) or the service's `artifact.path` (relative to the
     /// workspace). `None` when neither is set.

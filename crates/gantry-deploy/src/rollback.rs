@@ -15,6 +15,7 @@ use crate::error::DeployError;
 use crate::health::{Probe, gate};
 use crate::layout::{Layout, check_version};
 use crate::lock::{HostFileLock, Lease};
+use crate::mask::Masked;
 use crate::parallel::each;
 use crate::report::{DeploymentReport, Kind, Outcome};
 use crate::request::{Options, Resolved};
@@ -30,6 +31,18 @@ pub fn rollback(
     options: &Options,
     progress: Progress<'_>,
 ) -> Result<DeploymentReport, DeployError> {
+    let masked = Masked::new(options, progress);
+    masked.result(rollback_unmasked(resolved, to, options, &masked.progress()))
+}
+
+fn rollback_unmasked(
+    resolved: &Resolved<'_>,
+    to: Option<&str>,
+    options: &Options,
+    progress: Progress<'_>,
+) -> Result<DeploymentReport, DeployError> {
+    // A blue-green or canary rollback renders the old release's slot unit and env.
+    resolved.check_secrets(options)?;
     if let Some(v) = to {
         check_version(v).map_err(DeployError::Version)?;
     }
@@ -128,6 +141,7 @@ fn run(
             states: &states,
             lease,
             progress,
+            secrets: &options.secrets,
         };
         return match blue_green::switch_over(&fleet, &bg, &targets, &mut report) {
             End::Done => finish(report, Outcome::Succeeded, None),

@@ -7,14 +7,18 @@
 use std::path::Path;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use gantry_core::Secret;
 use gantry_workspace::{Rolling, Run, Service, Strategy};
+use indexmap::IndexMap;
 
 use crate::artifact::{Packed, pack, pack_image};
 use crate::batch::batches;
+use crate::env_file;
 use crate::error::DeployError;
 use crate::health::{HealthResult, Probe, gate};
 use crate::layout::{Layout, check_version};
 use crate::lock::{DeployLock, HostFileLock, Lease, LockHolder, acquire, with_lease};
+use crate::mask::Masked;
 use crate::parallel::each;
 use crate::prune::{ReleaseEntry, releases_to_delete};
 use crate::report::{DeploymentReport, Kind, Outcome};
@@ -37,6 +41,8 @@ pub(crate) struct Fleet<'a> {
     pub states: &'a [HostState],
     pub lease: &'a Lease,
     pub progress: Progress<'a>,
+    /// The resolved secrets the service's env values read.
+    pub secrets: &'a IndexMap<String, Secret>,
 }
 
 /// How a strategy ended.
@@ -54,7 +60,8 @@ pub(crate) enum End {
 
 /// Deploys `version` of the resolved service to its environment. `artifact` overrides
 /// the service's `artifact.path`. `Err` only when nothing was changed (bad request,
-/// artifact missing, lock not obtained); everything else is in the report.
+/// artifact missing, lock not obtained); everything else is in the report. Every
+/// progress line, the error and the report are masked over `options.secrets`.
 pub fn deploy(
     resolved: &Resolved<'_>,
     version: &str,
@@ -62,7 +69,25 @@ pub fn deploy(
     options: &Options,
     progress: Progress<'_>,
 ) -> Result<DeploymentReport, DeployError> {
+    let masked = Masked::new(options, progress);
+    masked.result(deploy_unmasked(
+        resolved,
+        version,
+        artifact,
+        options,
+        &masked.progress(),
+    ))
+}
+
+fn deploy_unmasked(
+    resolved: &Resolved<'_>,
+    version: &str,
+    artifact: Option<&Path>,
+    options: &Options,
+    progress: Progress<'_>,
+) -> Result<DeploymentReport, DeployError> {
     check_version(version).map_err(DeployError::Version)?;
+    resolved.check_secrets(options)?;
     let env = resolved.environment;
     protect::check_branch(&env.name, &env.branches, options.branch.as_deref())
         .map_err(DeployError::Protected)?;
@@ -257,9 +282,11 @@ fn run(
             port: service.port,
             vars: &target.vars,
             slot: None,
+            secrets: &options.secrets,
         };
         let unit = render_unit(&service.run, &cx)
-            .map_err(|e| format!("service '{}': {e}", service.name))?;
+            .and_then(|unit| Ok((unit, env_file::render(&service.run, &cx)?)));
+        let (unit, env) = unit.map_err(|e| format!("service '{}': {e}", service.name))?;
         let present = states[i].has_release(version);
         let prepare = match &service.run {
             Run::Systemd(_) => String::new(),
@@ -290,7 +317,7 @@ fn run(
         };
         target
             .run_ok(&script::install(
-                &layout, version, shipment, &unit, &prepare,
+                &layout, version, shipment, &unit, &env, &prepare,
             ))
             .map(|_| (matches!(shipment, Shipment::Payload(_)), millis(t0)))
     });
@@ -338,6 +365,7 @@ fn run(
         states: &states,
         lease,
         progress,
+        secrets: &options.secrets,
     };
     let end = match &service.strategy {
         Strategy::Rolling(rolling) => roll(&fleet, rolling, version, &mut report),
@@ -413,6 +441,7 @@ fn roll(fleet: &Fleet<'_>, rolling: &Rolling, version: &str, report: &mut Deploy
         states,
         lease,
         progress,
+        ..
     } = *fleet;
     let plan = batches(hosts.len(), rolling.batch);
     let mut switched: Vec<usize> = Vec::new();
@@ -511,9 +540,14 @@ fn roll(fleet: &Fleet<'_>, rolling: &Rolling, version: &str, report: &mut Deploy
     }
 }
 
+/// Runs a hook in `dir` (a release, or `current`) with that release's environment file
+/// sourced and the `GANTRY_*` variables of `env` on top.
 fn run_hook(target: &Target, dir: &str, env: &[(&str, String)], run: &str) -> Result<(), String> {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    target.run_ok(&script::command(dir, &env, run)).map(drop)
+    let file = env_file::path(dir, None);
+    target
+        .run_ok(&script::command(dir, Some(&file), &env, run))
+        .map(drop)
 }
 
 /// Puts every switched host back on the release it ran before the deploy (or removes

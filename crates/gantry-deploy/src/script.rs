@@ -88,15 +88,17 @@ pub enum Shipment<'a> {
 }
 
 /// Installs a release: a new one is made in a temp dir beside the releases (the
-/// payload unpacked, if any), its unit written, `prepare` run on it (shell lines working
-/// on the release directory in `$dir`: a docker service's image), then it is marked
-/// complete and renamed into place; a failure leaves nothing behind. A release already
-/// there gets its unit rewritten, `prepare` run, and its install time renewed.
+/// payload unpacked, if any), its unit and its environment file (`env`, mode 0600)
+/// written, `prepare` run on it (shell lines working on the release directory in `$dir`:
+/// a docker service's image), then it is marked complete and renamed into place; a
+/// failure leaves nothing behind. A release already there gets its unit and environment
+/// rewritten (a secret may have changed), `prepare` run, and its install time renewed.
 pub fn install(
     layout: &Layout,
     version: &str,
     shipment: Shipment<'_>,
     unit: &str,
+    env: &str,
     prepare: &str,
 ) -> String {
     let release = quote(&layout.release(version));
@@ -109,6 +111,10 @@ pub fn install(
         s.push_str(&format!(
             "printf '%s' {} > {unit_file}.tmp\nmv -f {unit_file}.tmp {unit_file}\n",
             quote(unit)
+        ));
+        s.push_str(&write_private(
+            &quote(&crate::env_file::path(&layout.release(version), None)),
+            env,
         ));
         s.push_str(&format!("dir={release}\n"));
         s.push_str(prepare);
@@ -132,6 +138,7 @@ pub fn install(
         "printf '%s' {} > \"$tmp/.gantry/unit\"\n",
         quote(unit)
     ));
+    s.push_str(&write_private("\"$tmp/.gantry/env\"", env));
     s.push_str("dir=$tmp\n");
     s.push_str(prepare);
     s.push_str("chmod 755 \"$tmp\"\n");
@@ -141,6 +148,17 @@ pub fn install(
     ));
     s.push_str("trap - EXIT\necho installed\n");
     s
+}
+
+/// Writes `content` to `path` (a shell word) readable by its owner only (the deploy
+/// runs as root): made under umask 077 beside it, never through an older file's
+/// permissions, then renamed over it. `printf` is a shell builtin, so the content is on
+/// no command line.
+pub fn write_private(path: &str, content: &str) -> String {
+    format!(
+        "rm -f {path}.tmp\n(umask 077 && printf '%s' {} > {path}.tmp)\nchmod 600 {path}.tmp\nmv -f {path}.tmp {path}\n",
+        quote(content)
+    )
 }
 
 /// What `previous` points at after a switch.
@@ -230,9 +248,17 @@ pub fn prune(layout: &Layout, versions: &[String]) -> String {
     s
 }
 
-/// Runs a hook (or a health `command`) with `sh`, in `dir`, with `env` set.
-pub fn command(dir: &str, env: &[(&str, &str)], run: &str) -> String {
+/// Runs a hook (or a health `command`) with `sh`, in `dir`, with the variables of
+/// `env_file` (a release's environment file, sourced with `set -a` when it is there:
+/// its quoting reads the same in sh as in systemd) and then `env` set.
+pub fn command(dir: &str, env_file: Option<&str>, env: &[(&str, &str)], run: &str) -> String {
     let mut s = format!("cd {} 2>/dev/null || cd /\n", quote(dir));
+    if let Some(file) = env_file {
+        let file = quote(file);
+        s.push_str(&format!(
+            "if [ -f {file} ]; then set -a; . {file}; set +a; fi\n"
+        ));
+    }
     for (k, v) in env {
         s.push_str(&format!("export {k}={}\n", quote(v)));
     }
@@ -272,7 +298,26 @@ mod tests {
             s.contains("mv -T \"$root/.current.tmp\" \"$root/current\""),
             "{s}"
         );
-        let s = command("/x", &[("GANTRY_VERSION", "it's")], "echo $GANTRY_VERSION");
+        let s = command(
+            "/x",
+            Some("/x/.gantry/env"),
+            &[("GANTRY_VERSION", "it's")],
+            "echo $GANTRY_VERSION",
+        );
         assert!(s.contains("export GANTRY_VERSION='it'\\''s'"), "{s}");
+        let source = s.find(". '/x/.gantry/env'").unwrap();
+        assert!(source < s.find("export GANTRY_VERSION").unwrap(), "{s}");
+        let s = install(
+            &layout,
+            "v2",
+            Shipment::Present,
+            "[Unit]",
+            "A=\"it's\"\n",
+            "",
+        );
+        assert!(
+            s.contains("(umask 077 && printf '%s' 'A=\"it'\\''s\"\n' > '/opt/gantry/web/releases/v2/.gantry/env'.tmp)"),
+            "{s}"
+        );
     }
 }

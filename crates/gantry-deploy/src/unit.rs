@@ -1,13 +1,17 @@
 //! The systemd unit of a release: `run.systemd` rendered (minijinja, strict undefined)
 //! with `release_dir`, `port`, `version`, `service` and the host's vars; `run.docker`
-//! goes to `docker::unit`, which shares the templates and the env quoting. Pure.
+//! goes to `docker::unit`, which shares the templates. The env values are not in the
+//! unit: it names the release's environment file (`env_file.rs`), the only place
+//! templates see `secrets`. Pure.
 
-use gantry_workspace::{Run, SystemdRun};
+use gantry_core::Secret;
+use gantry_workspace::{Run, SECRETS_VAR, SystemdRun};
 use indexmap::IndexMap;
 use minijinja::{Environment, UndefinedBehavior};
 use serde_json::{Value, json};
 
 use crate::docker;
+use crate::env_file;
 use crate::layout::Slot;
 
 /// What the templates of one release on one host see.
@@ -22,10 +26,13 @@ pub struct UnitContext<'a> {
     /// The blue-green slot the unit runs in (`None`: the service's plain unit). Not a
     /// template name: it tells a container's name apart from the other slot's.
     pub slot: Option<Slot>,
+    /// The resolved secrets, `secrets.NAME` in env values only (anything else would put
+    /// them in the unit file or on a command line).
+    pub secrets: &'a IndexMap<String, Secret>,
 }
 
 impl UnitContext<'_> {
-    fn value(&self) -> Value {
+    fn value(&self, with_secrets: bool) -> Value {
         let mut map: serde_json::Map<String, Value> = self
             .vars
             .iter()
@@ -35,22 +42,44 @@ impl UnitContext<'_> {
         map.insert("version".into(), json!(self.version));
         map.insert("release_dir".into(), json!(self.release_dir));
         map.insert("port".into(), self.port.map_or(Value::Null, |p| json!(p)));
+        if with_secrets {
+            let secrets: serde_json::Map<String, Value> = self
+                .secrets
+                .iter()
+                .map(|(k, v)| (k.clone(), json!(v.expose())))
+                .collect();
+            map.insert(SECRETS_VAR.into(), Value::Object(secrets));
+        } else {
+            map.remove(SECRETS_VAR);
+        }
         Value::Object(map)
     }
 }
 
 /// Renders one template; `what` names it in errors.
 pub fn render_template(template: &str, cx: &UnitContext<'_>, what: &str) -> Result<String, String> {
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    // Keep a trailing newline out of unit lines either way.
-    let text = env
-        .render_str(template, minijinja::value::Serde(cx.value()))
-        .map_err(|e| format!("cannot render {what}: {e}"))?;
+    let text =
+        render(template, cx.value(false)).map_err(|e| format!("cannot render {what}: {e}"))?;
     if text.contains(['\n', '\r']) {
         return Err(format!("{what} renders to more than one line"));
     }
     Ok(text)
+}
+
+/// Renders the value of env variable `name`, with `secrets` in the context. The error
+/// names the variable; minijinja's message says what failed, not the values.
+pub(crate) fn render_env_value(
+    template: &str,
+    cx: &UnitContext<'_>,
+    name: &str,
+) -> Result<String, String> {
+    render(template, cx.value(true)).map_err(|e| format!("cannot render env '{name}': {e}"))
+}
+
+fn render(template: &str, context: Value) -> Result<String, minijinja::Error> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.render_str(template, minijinja::value::Serde(context))
 }
 
 /// The whole unit file for `run` in this context.
@@ -86,36 +115,21 @@ fn render_systemd(run: &SystemdRun, cx: &UnitContext<'_>) -> Result<String, Stri
         }
         out.push_str(&format!("User={user}\n"));
     }
-    out.push_str(&environment(&run.env, cx)?);
+    out.push_str(&environment_file(&run.env, cx));
     out.push_str("Restart=on-failure\nRestartSec=1\n\n");
     out.push_str("[Install]\nWantedBy=multi-user.target\n");
     Ok(out)
 }
 
-/// One `Environment="NAME=value"` line per variable, values rendered. An error names
-/// the variable, never its value.
-pub(crate) fn environment(
-    env: &IndexMap<String, String>,
-    cx: &UnitContext<'_>,
-) -> Result<String, String> {
-    let mut out = String::new();
-    for (name, template) in env {
-        let value = render_template(template, cx, &format!("env '{name}'"))?;
-        out.push_str(&format!(
-            "Environment=\"{}\"\n",
-            escape_env(&format!("{name}={value}"))
-        ));
+/// `EnvironmentFile=` naming the release's env file, when there are variables: the
+/// values themselves stay out of the unit, which anyone on the host may read.
+pub(crate) fn environment_file(env: &IndexMap<String, String>, cx: &UnitContext<'_>) -> String {
+    if env.is_empty() {
+        return String::new();
     }
-    Ok(out)
-}
-
-/// A value inside `Environment="…"`: backslashes and quotes escaped, `%` doubled (systemd
-/// specifiers).
-fn escape_env(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('%', "%%")
+    // `%` would start a systemd specifier.
+    let path = env_file::path(cx.release_dir, cx.slot).replace('%', "%%");
+    format!("EnvironmentFile={path}\n")
 }
 
 #[cfg(test)]
@@ -131,9 +145,14 @@ mod tests {
                     "GREETING".to_string(),
                     "say \"hi\" 100% {{ region }}".to_string(),
                 ),
+                ("DB_PASSWORD".to_string(), "{{ secrets.db }}".to_string()),
             ]),
             user: Some("www-data".into()),
         })
+    }
+
+    fn secrets() -> IndexMap<String, Secret> {
+        IndexMap::from([("db".to_string(), Secret::new("pa$$ \"w0rd\""))])
     }
 
     fn vars() -> IndexMap<String, Value> {
@@ -146,6 +165,7 @@ mod tests {
     #[test]
     fn renders_exec_env_and_user_from_the_templates() {
         let vars = vars();
+        let secrets = secrets();
         let cx = UnitContext {
             service: "web",
             version: "v2",
@@ -153,6 +173,7 @@ mod tests {
             port: Some(8080),
             vars: &vars,
             slot: None,
+            secrets: &secrets,
         };
         let unit = render_unit(
             &run("{{ release_dir }}/app --port {{ port }} --version {{ version }} --region {{ region }}"),
@@ -171,8 +192,7 @@ Type=simple
 ExecStart=/opt/gantry/web/releases/v2/app --port 8080 --version v2 --region eu
 WorkingDirectory=/opt/gantry/web/releases/v2
 User=www-data
-Environment=\"RUST_LOG=info\"
-Environment=\"GREETING=say \\\"hi\\\" 100%% eu\"
+EnvironmentFile=/opt/gantry/web/releases/v2/.gantry/env
 Restart=on-failure
 RestartSec=1
 
@@ -180,11 +200,31 @@ RestartSec=1
 WantedBy=multi-user.target
 ";
         assert_eq!(unit, expected);
+        // The values are in the env file only, quoted as systemd and sh read them.
+        let env = env_file::render(&run("/app"), &cx).unwrap();
+        assert_eq!(
+            env,
+            "# Written by Gantry for service web, release v2: the service's environment. Only root may read it.
+RUST_LOG=\"info\"
+GREETING=\"say \\\"hi\\\" 100% eu\"
+DB_PASSWORD=\"pa\\$\\$ \\\"w0rd\\\"\"
+"
+        );
+        let slot = UnitContext {
+            slot: Some(Slot::Blue),
+            ..cx
+        };
+        assert!(
+            render_unit(&run("/app"), &slot)
+                .unwrap()
+                .contains("\nEnvironmentFile=/opt/gantry/web/releases/v2/.gantry/env.blue\n")
+        );
     }
 
     #[test]
-    fn undefined_names_and_line_breaks_are_errors() {
+    fn secrets_are_seen_by_env_values_only() {
         let vars = vars();
+        let secrets = secrets();
         let cx = UnitContext {
             service: "web",
             version: "v2",
@@ -192,6 +232,32 @@ WantedBy=multi-user.target
             port: None,
             vars: &vars,
             slot: None,
+            secrets: &secrets,
+        };
+        let err = render_unit(&run("/app {{ secrets.db }}"), &cx).unwrap_err();
+        assert!(err.contains("undefined") && !err.contains("w0rd"), "{err}");
+        let mut r = run("/app");
+        if let Run::Systemd(s) = &mut r {
+            s.env.insert("BAD".into(), "{{ secrets.nope }}".into());
+        }
+        let err = env_file::render(&r, &cx).unwrap_err();
+        assert!(err.contains("env 'BAD'") && !err.contains("w0rd"), "{err}");
+        let unit = render_unit(&r, &cx).unwrap();
+        assert!(!unit.contains("w0rd") && !unit.contains("info"), "{unit}");
+    }
+
+    #[test]
+    fn undefined_names_and_line_breaks_are_errors() {
+        let vars = vars();
+        let secrets = secrets();
+        let cx = UnitContext {
+            service: "web",
+            version: "v2",
+            release_dir: "/r",
+            port: None,
+            vars: &vars,
+            slot: None,
+            secrets: &secrets,
         };
         let err = render_unit(&run("{{ release_dir }}/app {{ nope }}"), &cx).unwrap_err();
         assert!(

@@ -16,6 +16,7 @@ mod parse;
 mod render;
 mod resolve;
 mod secret_ref;
+mod secret_use;
 mod service;
 mod url;
 mod window;
@@ -33,6 +34,7 @@ pub use model::{
 };
 pub use resolve::{ProjectSecrets, ResolvedSecrets};
 pub use secret_ref::{SecretRef, SecretSource};
+pub use secret_use::{SECRETS_VAR, SecretUse, secret_uses};
 pub use service::{
     Analysis, Artifact, Batch, BlueGreen, Canary, CanaryStep, DEFAULT_DRAIN,
     DEFAULT_HEALTH_INTERVAL, DEFAULT_HEALTH_RETRIES, DEFAULT_HEALTH_TIMEOUT, DEFAULT_KEEP,

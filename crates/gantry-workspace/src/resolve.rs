@@ -94,6 +94,34 @@ impl crate::inventory::Inventory {
         lookup_env: impl Fn(&str) -> Option<String>,
         read_file: impl Fn(&Path) -> io::Result<String>,
     ) -> Result<IndexMap<String, Secret>, Vec<Diagnostic>> {
+        self.resolve_secrets_where(file, |_| true, lookup_env, read_file)
+    }
+
+    /// Resolves only the secrets named in `names` (a deploy needs the ones its
+    /// service's env reads, not every secret of the workspace); names not declared
+    /// are left out, for the caller to report.
+    pub fn resolve_named_secrets(
+        &self,
+        file: &str,
+        names: &[String],
+        lookup_env: impl Fn(&str) -> Option<String>,
+        read_file: impl Fn(&Path) -> io::Result<String>,
+    ) -> Result<IndexMap<String, Secret>, Vec<Diagnostic>> {
+        self.resolve_secrets_where(
+            file,
+            |n| names.iter().any(|x| x == n),
+            lookup_env,
+            read_file,
+        )
+    }
+
+    fn resolve_secrets_where(
+        &self,
+        file: &str,
+        wanted: impl Fn(&str) -> bool,
+        lookup_env: impl Fn(&str) -> Option<String>,
+        read_file: impl Fn(&Path) -> io::Result<String>,
+    ) -> Result<IndexMap<String, Secret>, Vec<Diagnostic>> {
         let mut resolver = Resolver {
             file,
             lookup_env: &lookup_env,
@@ -101,7 +129,7 @@ impl crate::inventory::Inventory {
             diags: Vec::new(),
         };
         let mut out = IndexMap::new();
-        for (name, reference) in &self.secrets {
+        for (name, reference) in self.secrets.iter().filter(|(n, _)| wanted(n)) {
             if let Some(value) = resolver.resolve(reference, &format!("secret '{name}'")) {
                 out.insert(name.clone(), value);
             }

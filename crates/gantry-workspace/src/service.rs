@@ -62,6 +62,32 @@ pub enum Run {
     Docker(DockerRun),
 }
 
+impl Run {
+    /// The environment variables of the service (`run.systemd.env` or `run.docker.env`),
+    /// the only templates that may read `secrets.NAME`.
+    pub fn env(&self) -> &IndexMap<String, String> {
+        match self {
+            Run::Systemd(s) => &s.env,
+            Run::Docker(d) => &d.env,
+        }
+    }
+
+    /// The names of the `secrets:` the env values read, sorted, each once: what a
+    /// deployer resolves for this service.
+    pub fn secrets_used(&self) -> Vec<String> {
+        let names: std::collections::BTreeSet<String> = self
+            .env()
+            .values()
+            .flat_map(|t| crate::secret_uses(t))
+            .filter_map(|u| match u {
+                crate::SecretUse::Named(name) => Some(name),
+                crate::SecretUse::Whole => None,
+            })
+            .collect();
+        names.into_iter().collect()
+    }
+}
+
 /// `run: { systemd: { exec, env, user } }`.
 #[derive(Clone, PartialEq, Serialize)]
 pub struct SystemdRun {

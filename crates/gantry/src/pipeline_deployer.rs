@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use gantry_deploy::{Options, Outcome};
 use gantry_engine::{DeployOutcome, DeployRequest, DeployResult, Deployer};
 
-use crate::cmd::deploy::{load_workspace, resolve_in};
+use crate::cmd::deploy::{load_workspace, resolve_in, resolve_secrets};
 
 #[derive(Debug)]
 pub struct PipelineDeployer {
@@ -60,9 +60,18 @@ impl Deployer for PipelineDeployer {
         if request.cancel.is_cancelled() {
             return Err("the run was cancelled before the deploy started".into());
         }
+        let secrets = resolve_secrets(&loaded, &resolved).map_err(|errors| {
+            errors.lines().for_each(log);
+            format!(
+                "cannot resolve the secrets of service '{}': {}",
+                resolved.service.name,
+                errors.lines().next().unwrap_or("errors above")
+            )
+        })?;
         let options = Options {
             trigger: "pipeline".to_string(),
             branch: request.git.branch.clone(),
+            secrets,
             ..Options::default()
         };
         let report = gantry_deploy::deploy(

@@ -16,6 +16,7 @@ pub use nginx::{Upstream, access_log, site};
 
 use crate::batch::batches;
 use crate::docker;
+use crate::env_file;
 use crate::health::{HealthResult, Probe, gate};
 use crate::layout::{Layout, Slot};
 use crate::parallel::each;
@@ -198,21 +199,29 @@ pub(crate) fn start_and_gate(
     let layout = fleet.layout;
     let port = slot.port(ports);
     let release_dir = layout.release(version);
-    let unit = render_unit(
-        &fleet.service.run,
-        &UnitContext {
-            service: &fleet.service.name,
-            version,
-            release_dir: &release_dir,
-            port: Some(port),
-            vars: &target.vars,
-            slot: Some(slot),
-        },
-    )
-    .map_err(|e| (None, format!("service '{}': {e}", fleet.service.name)))?;
+    let cx = UnitContext {
+        service: &fleet.service.name,
+        version,
+        release_dir: &release_dir,
+        port: Some(port),
+        vars: &target.vars,
+        slot: Some(slot),
+        secrets: fleet.secrets,
+    };
+    let rendered = render_unit(&fleet.service.run, &cx)
+        .and_then(|unit| Ok((unit, env_file::render(&fleet.service.run, &cx)?)));
+    let (unit, env) =
+        rendered.map_err(|e| (None, format!("service '{}': {e}", fleet.service.name)))?;
     let before_start = docker::before_start(fleet.service, layout, version);
     target
-        .run_ok(&script::start(layout, slot, version, &unit, &before_start))
+        .run_ok(&script::start(
+            layout,
+            slot,
+            version,
+            &unit,
+            &env,
+            &before_start,
+        ))
         .map_err(|e| {
             (
                 None,

@@ -4,8 +4,9 @@
 
 use gantry_infra::shell::quote;
 
+use crate::env_file;
 use crate::layout::{Layout, Slot};
-use crate::script::{PreviousLink, links};
+use crate::script::{PreviousLink, links, write_private};
 
 /// Installs nginx with the host's package manager when it is missing.
 const ENSURE_NGINX: &str = r#"if [ ! -x /usr/sbin/nginx ] && ! command -v nginx >/dev/null 2>&1; then
@@ -21,10 +22,18 @@ fi
 "#;
 
 /// Points the slot at the release, writes its unit (`unit`, rendered for the slot's
-/// port) and restarts it. nginx is installed here if missing, before anything is live.
+/// port) and its environment file (`env`, mode 0600, beside the release's own) and
+/// restarts it. nginx is installed here if missing, before anything is live.
 /// `before_start` runs before the slot moves (a docker service's image loaded again if
 /// it went missing).
-pub fn start(layout: &Layout, slot: Slot, version: &str, unit: &str, before_start: &str) -> String {
+pub fn start(
+    layout: &Layout,
+    slot: Slot,
+    version: &str,
+    unit: &str,
+    env: &str,
+    before_start: &str,
+) -> String {
     let root = quote(&layout.root());
     let rel = quote(&layout.release(version));
     let link = quote(&layout.slot_link(slot));
@@ -38,6 +47,10 @@ pub fn start(layout: &Layout, slot: Slot, version: &str, unit: &str, before_star
     s.push_str(before_start);
     s.push_str(&format!(
         "ln -sfn {rel} {root}/.slot.tmp && mv -T {root}/.slot.tmp {link}\n"
+    ));
+    s.push_str(&write_private(
+        &quote(&env_file::path(&layout.release(version), Some(slot))),
+        env,
     ));
     s.push_str(&format!(
         "printf '%s' {} > {unit_path}.gantry-tmp && mv -f {unit_path}.gantry-tmp {unit_path}\n",
@@ -169,7 +182,18 @@ mod tests {
         );
         assert!(s.contains("gantry-web.green.service"), "{s}");
         assert!(s.contains("printf '%s\\n' green"), "{s}");
-        let s = start(&layout, Slot::Blue, "v1", "ExecStart=/x 'it'", "");
+        let s = start(
+            &layout,
+            Slot::Blue,
+            "v1",
+            "ExecStart=/x 'it'",
+            "A=\"1\"\n",
+            "",
+        );
+        assert!(
+            s.contains("> '/opt/gantry/web/releases/v1/.gantry/env.blue'.tmp)"),
+            "{s}"
+        );
         assert!(s.contains("'ExecStart=/x '\\''it'\\'''"), "{s}");
         assert!(
             s.contains("mv -T '/opt/gantry/web'/.slot.tmp '/opt/gantry/web/blue'"),

@@ -3,13 +3,15 @@
 //! `docker stop` to stop it, and `docker rm -f` of the name before a start and after a
 //! stop, so neither a crash nor a kill leaves a container behind. Pure.
 //!
-//! The container's environment travels as the unit's `Environment=` lines (the docker
-//! CLI's own environment) and `-e NAME`, so values never appear on a command line.
+//! The container's environment travels through the docker CLI's own environment: the
+//! unit reads the release's environment file (`EnvironmentFile=`, mode 0600) and passes
+//! each variable by name (`-e NAME`), so values are neither in the unit file nor on a
+//! command line. (docker's `--env-file` reads another syntax, without quoting.)
 
 use gantry_workspace::DockerRun;
 
 use super::pinned_image;
-use crate::unit::{UnitContext, environment, render_template};
+use crate::unit::{UnitContext, environment_file, render_template};
 
 /// The unit file for `run` in this context.
 pub fn render(run: &DockerRun, cx: &UnitContext<'_>) -> Result<String, String> {
@@ -94,7 +96,7 @@ pub fn render(run: &DockerRun, cx: &UnitContext<'_>) -> Result<String, String> {
     out.push_str("After=network-online.target docker.service\nWants=network-online.target\n\n");
     out.push_str("[Service]\nType=simple\n");
     out.push_str(&format!("WorkingDirectory={}\n", cx.release_dir));
-    out.push_str(&environment(&run.env, cx)?);
+    out.push_str(&environment_file(&run.env, cx));
     // `-`: a missing container is what these want, not a failure.
     out.push_str(&format!("ExecStartPre=-docker rm -f {name}\n"));
     out.push_str(&format!("ExecStart={}\n", exec.join(" ")));
@@ -217,6 +219,7 @@ mod tests {
             port,
             vars,
             slot,
+            secrets: Box::leak(Box::default()),
         }
     }
 
@@ -233,8 +236,7 @@ Wants=network-online.target
 [Service]
 Type=simple
 WorkingDirectory=/opt/gantry/web/releases/v2
-Environment="RUST_LOG=info"
-Environment="GREETING=say \"hi\" 100%% eu"
+EnvironmentFile=/opt/gantry/web/releases/v2/.gantry/env
 ExecStartPre=-docker rm -f gantry-web
 ExecStart=docker run --rm --name gantry-web --pull never --init --label gantry.service=web --label gantry.version=v2 -p 8080:3000 --network backend --user 1000:1000 -v /srv/web/eu:/data:ro -e RUST_LOG -e GREETING gantry/web:v2 --listen 0.0.0.0:3000 --motd "it's a \"fine\" day; 50%% off $$HOME \\o/" ""
 ExecStop=-docker stop gantry-web
@@ -311,7 +313,11 @@ WantedBy=multi-user.target
         let vars = vars();
         let mut r = run();
         r.env.insert("TOKEN".into(), "s3cret-{{ nope }}".into());
-        let err = render(&r, &cx(&vars, None, Some(8080))).unwrap_err();
+        let err = crate::env_file::render(
+            &gantry_workspace::Run::Docker(r),
+            &cx(&vars, None, Some(8080)),
+        )
+        .unwrap_err();
         assert!(
             err.contains("env 'TOKEN'") && !err.contains("s3cret"),
             "{err}"
@@ -356,6 +362,7 @@ WantedBy=multi-user.target
             port: web.port,
             vars: &vars,
             slot: None,
+            secrets: &IndexMap::new(),
         };
         let unit = crate::unit::render_unit(&web.run, &cx).unwrap();
         assert_eq!(unit, block("```ini\n"));

@@ -16,7 +16,7 @@ pub fn probe(
     // The time limit is enforced on the host, so a hung check cannot hold the deploy.
     let secs = timeout.as_secs().max(1);
     let port = port.map(|p| p.to_string()).unwrap_or_default();
-    let inner = script::command(dir, &[("GANTRY_PORT", port.as_str())], run);
+    let inner = script::command(dir, None, &[("GANTRY_PORT", port.as_str())], run);
     let wrapped = format!("timeout {secs} sh -s <<'GANTRY_CHECK_END'\n{inner}GANTRY_CHECK_END\n");
     target
         .run_ok(&wrapped)

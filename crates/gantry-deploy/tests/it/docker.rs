@@ -40,14 +40,19 @@ fn services(service: &str, repository: &str) -> String {
         network: "{{{{ network }}}}"
         name: "gantry-{{{{ service }}}}-{{{{ instance }}}}"
         args: [--port, "{{{{ port }}}}", --version, "{{{{ version }}}}", --motd, "{MOTD}", ""]
-        env: {{ GREETING: "hello from {{{{ instance }}}}" }}
+        env: {{ GREETING: "hello from {{{{ instance }}}}", DB_PASSWORD: "{{{{ secrets.db }}}}" }}
     port: 8080
     health: {{ http: {{ path: /healthz }}, interval: 300ms, retries: 20, timeout: 2s }}
     strategy: {{ rolling: {{ batch: 1 }} }}
     keep: 2
+secrets:
+  db: {{ file: keys/db }}
 "#
     )
 }
+
+/// The value of the docker services' secret `db` (in `keys/db` of the workspace).
+const SECRET: &str = "d0cker-s3cret with \"quotes\" and $dollars";
 
 /// `name version` of every container of `service` on the machine's engine, sorted.
 fn containers(service: &str) -> Vec<String> {
@@ -87,6 +92,7 @@ fn a_docker_service_deploys_rolls_back_and_leaves_no_container_behind() {
         "  staging: { hosts: [fleet], lock_lease: 10s }\n",
         &services(&service, &repository),
     );
+    std::fs::write(fleet.dir().join("keys/db"), format!("{SECRET}\n")).unwrap();
     let dir = fleet.dir().join("artifacts");
     let v1 = images.archive(&dir, "v1", false);
     let v2 = images.archive(&dir, "v2", false);
@@ -125,14 +131,24 @@ fn a_docker_service_deploys_rolls_back_and_leaves_no_container_behind() {
     );
     assert!(
         unit.contains(&format!(
-            "ExecStart=docker run --rm --name gantry-{service}-dock1 --pull never --init --label gantry.service={service} --label gantry.version=v1 --network container:{} -e GREETING gantry/{service}:v1 --port 8080 --version v1 --motd ",
+            "ExecStart=docker run --rm --name gantry-{service}-dock1 --pull never --init --label gantry.service={service} --label gantry.version=v1 --network container:{} -e GREETING -e DB_PASSWORD gantry/{service}:v1 --port 8080 --version v1 --motd ",
             fleet.hosts[0].id()
         )),
         "{unit}"
     );
+    // The values reach the container from the release's env file, not the unit.
     assert!(
-        unit.contains("Environment=\"GREETING=hello from dock1\""),
+        unit.contains(&format!(
+            "EnvironmentFile=/opt/gantry/{service}/releases/v1/.gantry/env\n"
+        )) && !unit.contains("hello from")
+            && !unit.contains("d0cker"),
         "{unit}"
+    );
+    assert!(unit.contains(" -e GREETING -e DB_PASSWORD "), "{unit}");
+    assert_eq!(fleet.get(0, "/env/DB_PASSWORD").as_deref(), Some(SECRET));
+    assert_eq!(
+        fleet.get(1, "/env/GREETING").as_deref(),
+        Some("hello from dock2")
     );
     let name = format!("gantry-{service}-dock1");
     let args = docker(&["inspect", "--format", "{{json .Args}}", &name]);
@@ -329,6 +345,7 @@ fn a_blue_green_docker_service_runs_a_container_per_slot() {
         "  production: { hosts: [fleet], lock_lease: 10s }\n",
         &services,
     );
+    std::fs::write(fleet.dir().join("keys/db"), format!("{SECRET}\n")).unwrap();
     let dir = fleet.dir().join("artifacts");
     let v1 = images.archive(&dir, "v1", false);
     let v2 = images.archive(&dir, "v2", false);
@@ -346,6 +363,20 @@ fn a_blue_green_docker_service_runs_a_container_per_slot() {
     );
     assert_eq!(containers(&service), [format!("{name}.blue v1")]);
     assert_eq!(get(&address, 8080, "/").as_deref(), Ok("v1"));
+    // The slot's container reads the slot's env file (mode 600), secret included.
+    assert_eq!(
+        get(&address, 8081, "/env/DB_PASSWORD").as_deref(),
+        Ok(SECRET)
+    );
+    assert_eq!(
+        fleet
+            .sh(
+                0,
+                &format!("stat -c '%a %U' /opt/gantry/{service}/releases/v1/.gantry/env.blue")
+            )
+            .trim(),
+        "600 root"
+    );
     // From here on nginx holds the port: no request may fail.
     let load = Load::start(
         std::slice::from_ref(&address),

@@ -13,4 +13,5 @@ mod lock;
 mod promote;
 mod protect;
 mod rolling;
+mod secrets;
 mod support;

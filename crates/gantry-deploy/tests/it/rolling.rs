@@ -82,7 +82,15 @@ fn a_rolling_deploy_reaches_every_host_batch_by_batch() {
         unit.contains("ExecStart=/opt/gantry/web/releases/v2/app --port 8080 --version v2"),
         "{unit}"
     );
-    assert!(unit.contains("Environment=\"REGION=eu\""), "{unit}");
+    // Env values are in the release's env file, not in the unit.
+    assert!(
+        unit.contains("EnvironmentFile=/opt/gantry/web/releases/v2/.gantry/env\n")
+            && !unit.contains("REGION"),
+        "{unit}"
+    );
+    let env = fleet.sh(3, "cat /opt/gantry/web/releases/v2/.gantry/env");
+    assert!(env.contains("\nREGION=\"eu\"\n"), "{env}");
+    assert_eq!(fleet.get(3, "/env/REGION").as_deref(), Some("eu"));
     assert_eq!(fleet.sh(0, "cat /root/hooks"), ">v1\npost\nv1>v2\npost\n");
     assert!(
         fleet.hosts[1]

@@ -144,7 +144,31 @@ pub fn options(lock_timeout: Duration) -> Options {
     }
 }
 
-/// A deploy as `gantry deploy` makes it: the workspace loaded from its directory.
+/// The secrets the service's env reads, resolved as `gantry deploy` resolves them
+/// (files relative to the workspace, this process's environment).
+pub fn with_secrets(
+    loaded: &gantry_workspace::Loaded,
+    resolved: &gantry_deploy::Resolved<'_>,
+    options: &Options,
+) -> Options {
+    let secrets = loaded
+        .workspace
+        .inventory
+        .resolve_named_secrets(
+            &loaded.workspace.file,
+            &resolved.secrets_used(),
+            |name| std::env::var(name).ok(),
+            |path| std::fs::read_to_string(path),
+        )
+        .unwrap_or_else(|diags| panic!("{}", loaded.render(&diags, false)));
+    Options {
+        secrets,
+        ..options.clone()
+    }
+}
+
+/// A deploy as `gantry deploy` makes it: the workspace loaded from its directory, the
+/// secrets its service reads resolved.
 pub fn deploy(
     dir: &Path,
     service: &str,
@@ -160,7 +184,8 @@ pub fn deploy(
         eprintln!("[{env}] {line}");
         lines.lock().unwrap().push(line.to_string());
     };
-    let result = gantry_deploy::deploy(&resolved, version, artifact, options, &progress);
+    let options = with_secrets(&loaded, &resolved, options);
+    let result = gantry_deploy::deploy(&resolved, version, artifact, &options, &progress);
     (result, lines.into_inner().unwrap())
 }
 
@@ -173,7 +198,8 @@ pub fn rollback(
     let loaded = load(dir);
     let resolved = gantry_deploy::resolve(&loaded.workspace, &loaded.dir, service, env).unwrap();
     let progress = |line: &str| eprintln!("[{env}] {line}");
-    gantry_deploy::rollback(&resolved, to, &options(Duration::from_secs(60)), &progress)
+    let options = with_secrets(&loaded, &resolved, &options(Duration::from_secs(60)));
+    gantry_deploy::rollback(&resolved, to, &options, &progress)
 }
 
 pub fn load(dir: &Path) -> gantry_workspace::Loaded {

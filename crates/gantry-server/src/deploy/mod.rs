@@ -199,11 +199,23 @@ pub async fn start(
     let ask = promoted(&state, ask).await?;
     let loaded = load_async(&state).await?;
     let dir = loaded.dir.clone();
-    let (service, hosts, protection) = {
+    let (service, hosts, protection, secrets) = {
         let r = gantry_deploy::resolve(&loaded.workspace, &dir, &ask.service, &ask.environment)
             .map_err(resolve_error)?;
         let hosts: Vec<String> = r.hosts.iter().map(|h| h.name.clone()).collect();
-        (r.service.clone(), hosts, r.environment.clone())
+        // The secrets the service's env reads, from the server's environment and files,
+        // as infra reads them: a missing one refuses the deploy before it is recorded.
+        let secrets = loaded
+            .workspace
+            .inventory
+            .resolve_named_secrets(
+                &loaded.workspace.file,
+                &r.secrets_used(),
+                |name| std::env::var(name).ok(),
+                |path| std::fs::read_to_string(path),
+            )
+            .map_err(|diags| StartError::Invalid(loaded.render(&diags, false)))?;
+        (r.service.clone(), hosts, r.environment.clone(), secrets)
     };
     let mut source = Source {
         artifact: ask.artifact.clone(),
@@ -287,6 +299,7 @@ pub async fn start(
         outside_window: ask.outside_window,
         identity: ask.triggered_by.clone(),
         trigger: ask.trigger.clone(),
+        secrets,
         ..Options::default()
     };
     let job = Job {

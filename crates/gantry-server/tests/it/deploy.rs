@@ -94,10 +94,13 @@ jobs:
       - id: v
         run: |
           mkdir -p app
-          printf '#!/bin/sh\necho "$1" > /root/running\nexec sleep 100000\n' > app/run
+          printf '#!/bin/sh\necho "$1" > /root/running\necho "$TOKEN" > /root/token\nexec sleep 100000\n' > app/run
           chmod +x app/run
           echo "version=$(cat VERSION)" >> "$GANTRY_OUTPUT"
 "#;
+
+/// The value of the service's secret: never in a record, an event or an answer.
+const TOKEN: &str = "tok-3f9a-never-shown";
 
 /// Runs the build pipeline and waits for it to succeed.
 async fn build(server: &TestServer) -> i64 {
@@ -167,9 +170,10 @@ async fn deploys_builds_with_their_changelog_approvals_and_a_rollback() {
         format!(
             "projects:\n  web: {{ path: web, poll: off }}\n\
              {}\
+             secrets:\n  token: {{ file: keys/token }}\n\
              environments:\n  staging: {{ hosts: [srvdep1] }}\n  production: {{ hosts: [srvdep2], approvals: 2 }}\n\
              services:\n  web:\n    project: web\n    artifact: {{ job: build, path: app }}\n    \
-             run: {{ systemd: {{ exec: \"{{{{ release_dir }}}}/run {{{{ version }}}}\" }} }}\n",
+             run: {{ systemd: {{ exec: \"{{{{ release_dir }}}}/run {{{{ version }}}}\", env: {{ TOKEN: \"{{{{ secrets.token }}}}\" }} }} }}\n",
             hosts_yaml(&hosts)
         ),
     )
@@ -188,6 +192,19 @@ async fn deploys_builds_with_their_changelog_approvals_and_a_rollback() {
         let (server, admin) = (&server, admin.clone());
         async move { send(server, &admin, reqwest::Method::POST, path, Some(body)).await }
     };
+
+    // The service's secret cannot be read yet: refused before anything is recorded.
+    let (status, body) = post(
+        "/deployments",
+        json!({ "service": "web", "environment": "staging" }),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("token"),
+        "{body}"
+    );
+    fs::write(dir.join("keys/token"), format!("{TOKEN}\n")).unwrap();
 
     // Nothing built yet: a clear refusal, nothing recorded.
     let (status, body) = post(
@@ -461,6 +478,18 @@ async fn deploys_builds_with_their_changelog_approvals_and_a_rollback() {
         "{html}"
     );
     assert!(html.contains("id=\"deploy-form\""), "{html}");
+
+    // The service got its secret; nothing the server kept or answers shows it.
+    assert_eq!(hosts[0].exec_ok("cat /root/token").unwrap().trim(), TOKEN);
+    for path in [
+        "/api/v1/deployments?limit=50".to_string(),
+        format!("/api/v1/deployments/{id2}"),
+        "/api/v1/events?limit=500".to_string(),
+        "/api/v1/environments".to_string(),
+    ] {
+        let (_, body) = server.get(&path).await;
+        assert!(!body.to_string().contains(TOKEN), "{path} shows the secret");
+    }
 
     // Every step is in the event log.
     let (_, events) = server.get("/api/v1/events?kind=deploy.&limit=500").await;

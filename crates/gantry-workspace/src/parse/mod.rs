@@ -64,8 +64,15 @@ pub fn workspace(cx: &mut Cx, root: &Node) -> Option<Workspace> {
         Some(node) => environment::environments(cx, node, &inventory),
         None => Default::default(),
     };
+    // From the file rather than `inventory.secrets`: a secret whose reference has a
+    // mistake is reported there, not again as unknown wherever it is used.
+    let secret_names: Vec<String> = root
+        .get("secrets")
+        .and_then(Node::as_map)
+        .map(|entries| entries.iter().map(|(k, _)| k.text.clone()).collect())
+        .unwrap_or_default();
     let services = match root.get("services") {
-        Some(node) => service::services(cx, node, &projects),
+        Some(node) => service::services(cx, node, &projects, &secret_names),
         None => Default::default(),
     };
     // Judged on the file, not on `projects`: an invalid project or a `projects:` of

@@ -1,12 +1,17 @@
 //! Reads a service's `run:`: exactly one of `systemd` (a unit running `exec`) and
-//! `docker` (a unit running a container of `image`), every template checked for syntax.
+//! `docker` (a unit running a container of `image`), every template checked for syntax
+//! and for where it reads `secrets.NAME`: only env values may (they go to a file only
+//! root reads), and only secrets declared in `secrets:`.
 
 use gantry_core::Span;
-use gantry_pipeline::yaml::{Kind, Node};
+use gantry_pipeline::yaml::{Kind, Node, Style};
 use indexmap::IndexMap;
+
+use gantry_core::did_you_mean;
 
 use super::cx::{Cx, has_typo_of};
 use super::service::port;
+use crate::secret_use::{SecretUse, secret_uses};
 use crate::service::{DockerRun, Run, SystemdRun};
 
 const RUN_KEYS: &[&str] = &["systemd", "docker"];
@@ -16,17 +21,27 @@ const DOCKER_KEYS: &[&str] = &[
 ];
 const RUN_HELP: &str = "add `systemd: { exec: \"{{ release_dir }}/app --port {{ port }}\" }` (a unit running a program of the release) or `docker: { image: \"web:{{ version }}\" }` (a container)";
 
-pub(super) fn run(cx: &mut Cx, node: &Node, what: &str) -> Option<Run> {
+/// Where a template may read `secrets.NAME`.
+#[derive(Debug, Clone, Copy)]
+enum Secrets<'a> {
+    /// An env value: any of these names (the workspace's `secrets:`).
+    Declared(&'a [String]),
+    /// Everything else ends up in the unit file or on a command line (`ps`, `docker
+    /// inspect`), which anyone on the host can read.
+    Refused,
+}
+
+pub(super) fn run(cx: &mut Cx, node: &Node, what: &str, secrets: &[String]) -> Option<Run> {
     let place = format!("'run' in {what}");
     let entries = cx.map(node, "a map (systemd or docker)", &place)?;
     cx.check_keys(entries, RUN_KEYS, &format!("in {place}"));
     match (node.get("systemd"), node.get("docker")) {
-        (Some(s), None) => systemd(cx, s, what),
-        (None, Some(d)) => docker(cx, d, what),
+        (Some(s), None) => systemd(cx, s, what, secrets),
+        (None, Some(d)) => docker(cx, d, what, secrets),
         (Some(s), Some(d)) => {
             // Both are read, so the mistakes inside each are reported too.
-            systemd(cx, s, what);
-            docker(cx, d, what);
+            systemd(cx, s, what, secrets);
+            docker(cx, d, what, secrets);
             let span = key_span(entries, "docker").unwrap_or(node.span);
             let diag = cx
                 .error(span, format!("{place} has both 'systemd' and 'docker'"))
@@ -58,14 +73,14 @@ fn key_span(entries: &[(Node, Node)], key: &str) -> Option<Span> {
         .map(|(k, _)| k.span)
 }
 
-fn systemd(cx: &mut Cx, node: &Node, what: &str) -> Option<Run> {
+fn systemd(cx: &mut Cx, node: &Node, what: &str, secrets: &[String]) -> Option<Run> {
     let place = format!("'systemd' in {what}");
     let entries = cx.map(node, "a map (exec, env, user)", &place)?;
     cx.check_keys(entries, SYSTEMD_KEYS, &format!("in {place}"));
     let exec = match node.get("exec") {
         Some(n) => cx
             .text(n, &format!("'exec' in {place}"))
-            .and_then(|t| template(cx, n, t, &format!("'exec' in {place}"))),
+            .and_then(|t| template(cx, n, t, &format!("'exec' in {place}"), Secrets::Refused)),
         None => {
             cx.require(
                 node,
@@ -77,7 +92,7 @@ fn systemd(cx: &mut Cx, node: &Node, what: &str) -> Option<Run> {
         }
     };
     let env = match node.get("env") {
-        Some(n) => env(cx, n, &format!("'env' in {place}"), false),
+        Some(n) => env(cx, n, &format!("'env' in {place}"), false, secrets),
         None => Some(IndexMap::new()),
     };
     let user = node
@@ -90,7 +105,7 @@ fn systemd(cx: &mut Cx, node: &Node, what: &str) -> Option<Run> {
     }))
 }
 
-fn docker(cx: &mut Cx, node: &Node, what: &str) -> Option<Run> {
+fn docker(cx: &mut Cx, node: &Node, what: &str, secrets: &[String]) -> Option<Run> {
     let place = format!("'docker' in {what}");
     let entries = cx.map(
         node,
@@ -113,7 +128,7 @@ fn docker(cx: &mut Cx, node: &Node, what: &str) -> Option<Run> {
     let port_node = node.get("port");
     let container_port = port_node.map(|n| port(cx, n, &format!("'port' in {place}")));
     let env = match node.get("env") {
-        Some(n) => env(cx, n, &format!("'env' in {place}"), true),
+        Some(n) => env(cx, n, &format!("'env' in {place}"), true, secrets),
         None => Some(IndexMap::new()),
     };
     let args = match node.get("args") {
@@ -197,7 +212,7 @@ pub(crate) fn is_image_component(name: &str) -> bool {
 /// A non-empty string that is a valid template.
 fn text_template(cx: &mut Cx, node: &Node, what: &str) -> Option<String> {
     cx.text(node, what)
-        .and_then(|t| template(cx, node, t, what))
+        .and_then(|t| template(cx, node, t, what, Secrets::Refused))
 }
 
 /// A list of templates, one per argument; `allow_empty`: an empty string is an argument
@@ -215,7 +230,7 @@ fn templates(cx: &mut Cx, node: &Node, what: &str, allow_empty: bool) -> Option<
             Kind::Str if allow_empty => Some(item.text.clone()),
             _ => cx.text(item, &place),
         };
-        match text.and_then(|t| template(cx, item, t, &place)) {
+        match text.and_then(|t| template(cx, item, t, &place, Secrets::Refused)) {
             Some(t) => out.push(t),
             None => ok = false,
         }
@@ -223,11 +238,18 @@ fn templates(cx: &mut Cx, node: &Node, what: &str, allow_empty: bool) -> Option<
     ok.then_some(out)
 }
 
-/// `text` when it is a valid minijinja template; else a diagnostic at `node`.
-fn template(cx: &mut Cx, node: &Node, text: String, what: &str) -> Option<String> {
+/// `text` when it is a valid minijinja template reading only the secrets `secrets`
+/// allows; else diagnostics at `node`.
+fn template(
+    cx: &mut Cx,
+    node: &Node,
+    text: String,
+    what: &str,
+    secrets: Secrets<'_>,
+) -> Option<String> {
     let env = minijinja::Environment::new();
     match env.template_from_str(&text) {
-        Ok(_) => Some(text),
+        Ok(_) => secrets_allowed(cx, node, &text, what, secrets).then_some(text),
         Err(err) => {
             let diag = cx
                 .error(node.span, format!("invalid template in {what}: {}", err.kind()))
@@ -242,7 +264,13 @@ fn template(cx: &mut Cx, node: &Node, text: String, what: &str) -> Option<String
 /// Environment variables: valid names, template values. `docker`: names the docker CLI
 /// reads itself are refused (the unit hands the container its environment through the
 /// CLI's own, `-e NAME`).
-fn env(cx: &mut Cx, node: &Node, what: &str, docker: bool) -> Option<IndexMap<String, String>> {
+fn env(
+    cx: &mut Cx,
+    node: &Node,
+    what: &str,
+    docker: bool,
+    secrets: &[String],
+) -> Option<IndexMap<String, String>> {
     let mut out = IndexMap::new();
     if node.kind == Kind::Null {
         return Some(out);
@@ -284,7 +312,13 @@ fn env(cx: &mut Cx, node: &Node, what: &str, docker: bool) -> Option<IndexMap<St
             Kind::Null => {
                 out.insert(name.to_string(), String::new());
             }
-            _ => match template(cx, value, value.text.clone(), &item) {
+            _ => match template(
+                cx,
+                value,
+                value.text.clone(),
+                &item,
+                Secrets::Declared(secrets),
+            ) {
                 Some(t) => {
                     out.insert(name.to_string(), t);
                 }
@@ -293,6 +327,77 @@ fn env(cx: &mut Cx, node: &Node, what: &str, docker: bool) -> Option<IndexMap<St
         }
     }
     ok.then_some(out)
+}
+
+const REFUSED_LABEL: &str = "would be in the unit file or on a command line, readable on the host";
+const REFUSED_HELP: &str = "pass it in `env:` (`DB_PASSWORD: \"{{ secrets.db }}\"`), which the service reads from a file only root can read, and use the variable";
+
+/// Reports each use of `secrets` in `text` that `secrets` does not allow; true when
+/// there is none.
+fn secrets_allowed(cx: &mut Cx, node: &Node, text: &str, what: &str, secrets: Secrets<'_>) -> bool {
+    let mut ok = true;
+    for used in secret_uses(text) {
+        let diag = match (&used, secrets) {
+            (SecretUse::Named(name), Secrets::Declared(declared))
+                if declared.iter().any(|d| d == name) =>
+            {
+                continue;
+            }
+            (SecretUse::Named(name), Secrets::Declared(declared)) => {
+                let help = match did_you_mean(name, declared.iter().map(String::as_str)) {
+                    Some(s) => format!("did you mean '{s}'?"),
+                    None if declared.is_empty() => format!(
+                        "declare it at the top level, e.g. `secrets: {{ {name}: {{ file: keys/{name} }} }}` or `{{ env: VARIABLE }}`"
+                    ),
+                    None => format!("the secrets declared are: {}", declared.join(", ")),
+                };
+                let needle = format!("secrets.{name}");
+                cx.error(
+                    sub_span(node, &needle),
+                    format!("unknown secret '{name}' in {what}"),
+                )
+                .with_label("not in `secrets:`")
+                .with_help(help)
+            }
+            (SecretUse::Whole, Secrets::Declared(_)) => cx
+                .error(
+                    sub_span(node, "secrets"),
+                    format!("{what} reads `secrets` as a whole"),
+                )
+                .with_label("which secret?")
+                .with_help("name one secret: {{ secrets.NAME }}"),
+            (_, Secrets::Refused) => cx
+                .error(
+                    sub_span(node, "secrets"),
+                    format!("secrets cannot be used in {what}"),
+                )
+                .with_label(REFUSED_LABEL)
+                .with_help(REFUSED_HELP),
+        };
+        cx.push(diag);
+        ok = false;
+    }
+    ok
+}
+
+/// The span of `needle` inside a one-line scalar, when the source can be told to hold
+/// the text as read (plain, or quoted without escapes); else the whole scalar.
+fn sub_span(node: &Node, needle: &str) -> Span {
+    let text = &node.text;
+    let Some(pos) = text.find(needle) else {
+        return node.span;
+    };
+    // An escape (`\"`, `''`) makes the source longer than the text before the match.
+    let escaped = |c: char| c.is_control() || matches!(c, '\\' | '"' | '\'');
+    let quote = match node.style {
+        Style::Plain => 0,
+        Style::DoubleQuoted | Style::SingleQuoted if !text.contains(escaped) => 1,
+        _ => return node.span,
+    };
+    if node.span.len < text.len() + 2 * quote {
+        return node.span;
+    }
+    node.span.sub(pos + quote, needle.len())
 }
 
 #[cfg(test)]

@@ -31,6 +31,7 @@ pub fn services(
     cx: &mut Cx,
     node: &Node,
     projects: &IndexMap<String, Project>,
+    secrets: &[String],
 ) -> IndexMap<String, Service> {
     let mut out = IndexMap::new();
     if node.kind == Kind::Null {
@@ -41,7 +42,7 @@ pub fn services(
     };
     for (key, value) in entries {
         let name_ok = check_name(cx, key);
-        if let Some(service) = service(cx, key, value, projects)
+        if let Some(service) = service(cx, key, value, projects, secrets)
             && name_ok
         {
             out.insert(service.name.clone(), service);
@@ -69,6 +70,7 @@ fn service(
     key: &Node,
     node: &Node,
     projects: &IndexMap<String, Project>,
+    secrets: &[String],
 ) -> Option<Service> {
     let name = key.text.clone();
     let what = format!("service '{name}'");
@@ -111,7 +113,7 @@ fn service(
         }),
     };
     let run = match node.get("run") {
-        Some(n) => run::run(cx, n, &what),
+        Some(n) => run::run(cx, n, &what, secrets),
         None => {
             cx.require(
                 node,

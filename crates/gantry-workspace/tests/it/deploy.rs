@@ -311,7 +311,78 @@ fn check(name: &str, source: &str, expected: &str) -> Result<(), String> {
     Ok(())
 }
 
+#[test]
+fn env_values_read_declared_secrets() {
+    let source = format!(
+        "{HOSTS}secrets:\n  db: {{ file: keys/db }}\n  api: {{ env: API_TOKEN }}\nservices:
+  web:
+    run:
+      systemd:
+        exec: \"{{{{ release_dir }}}}/app\"
+        env: {{ DB_PASSWORD: \"{{{{ secrets.db }}}}\", URL: \"https://x:{{{{ secrets.api | urlencode }}}}@h/{{{{ secrets.db }}}}\", MODE: x y }}
+  box:
+    run: {{ docker: {{ image: box, env: {{ TOKEN: \"{{{{ secrets.api }}}}\" }} }} }}
+"
+    );
+    let ws = workspace_of(&source);
+    assert_eq!(ws.services["web"].run.secrets_used(), ["api", "db"]);
+    assert_eq!(ws.services["box"].run.secrets_used(), ["api"]);
+    assert!(ws.services["web"].run.env()["MODE"] == "x y");
+}
+
 const CASES: &[(&str, &str, &str)] = &[
+    (
+        "secret_unknown",
+        "secrets:\n  db_password: { file: keys/db }\nservices:\n  web:\n    run: { systemd: { exec: /bin/app, env: { DB: \"x{{ secrets.db_pasword }}\" } } }\n",
+        r#"gantry.yml:9:55: error: unknown secret 'db_pasword' in 'DB' in 'env' in 'systemd' in service 'web'
+  |
+9 |     run: { systemd: { exec: /bin/app, env: { DB: "x{{ secrets.db_pasword }}" } } }
+  |                                                       ^^^^^^^^^^^^^^^^^^ not in `secrets:`
+  = help: did you mean 'db_password'?
+"#,
+    ),
+    (
+        "secret_undeclared",
+        "services:\n  web:\n    run: { systemd: { exec: /bin/app, env: { DB: \"{{ secrets.db }}\" } } }\n",
+        r#"gantry.yml:7:54: error: unknown secret 'db' in 'DB' in 'env' in 'systemd' in service 'web'
+  |
+7 |     run: { systemd: { exec: /bin/app, env: { DB: "{{ secrets.db }}" } } }
+  |                                                      ^^^^^^^^^^ not in `secrets:`
+  = help: declare it at the top level, e.g. `secrets: { db: { file: keys/db } }` or `{ env: VARIABLE }`
+"#,
+    ),
+    (
+        "secret_in_exec",
+        "secrets:\n  db: { file: keys/db }\nservices:\n  web:\n    run: { systemd: { exec: \"/bin/app --password {{ secrets.db }}\" } }\n",
+        r#"gantry.yml:9:53: error: secrets cannot be used in 'exec' in 'systemd' in service 'web'
+  |
+9 |     run: { systemd: { exec: "/bin/app --password {{ secrets.db }}" } }
+  |                                                     ^^^^^^^ would be in the unit file or on a command line, readable on the host
+  = help: pass it in `env:` (`DB_PASSWORD: "{{ secrets.db }}"`), which the service reads from a file only root can read, and use the variable
+"#,
+    ),
+    (
+        "secret_in_docker_args_and_whole",
+        "secrets:\n  db: { file: keys/db }\nservices:\n  web:\n    run: { docker: { image: \"web:{{ secrets.db }}\", args: [\"--token={{ secrets.db }}\"], env: { ALL: \"{{ secrets | tojson }}\" } } }\n",
+        r#"gantry.yml:9:37: error: secrets cannot be used in 'image' in 'docker' in service 'web'
+  |
+9 |     run: { docker: { image: "web:{{ secrets.db }}", args: ["--token={{ secrets.db }}"], env: { ALL: "{{ secrets | tojson }}" } } }
+  |                                     ^^^^^^^ would be in the unit file or on a command line, readable on the host
+  = help: pass it in `env:` (`DB_PASSWORD: "{{ secrets.db }}"`), which the service reads from a file only root can read, and use the variable
+
+gantry.yml:9:72: error: secrets cannot be used in item 1 of 'args' in 'docker' in service 'web'
+  |
+9 |     run: { docker: { image: "web:{{ secrets.db }}", args: ["--token={{ secrets.db }}"], env: { ALL: "{{ secrets | tojson }}" } } }
+  |                                                                        ^^^^^^^ would be in the unit file or on a command line, readable on the host
+  = help: pass it in `env:` (`DB_PASSWORD: "{{ secrets.db }}"`), which the service reads from a file only root can read, and use the variable
+
+gantry.yml:9:105: error: 'ALL' in 'env' in 'docker' in service 'web' reads `secrets` as a whole
+  |
+9 |     run: { docker: { image: "web:{{ secrets.db }}", args: ["--token={{ secrets.db }}"], env: { ALL: "{{ secrets | tojson }}" } } }
+  |                                                                                                         ^^^^^^^ which secret?
+  = help: name one secret: {{ secrets.NAME }}
+"#,
+    ),
     (
         "auto_deploy_without_branch",
         "environments:\n  staging: { hosts: [web], auto_deploy: { brnch: main } }\n",

@@ -130,6 +130,17 @@ fn infra_secrets_are_references_resolved_by_name_and_never_shown() {
         "{err:?}"
     );
     assert_eq!(err[0].span.map(|s| s.line), Some(4));
+    // A deploy resolves only what its service reads: the unset variable is not needed.
+    let only_tls = ws
+        .inventory
+        .resolve_named_secrets(
+            "gantry.yml",
+            &["tls_key".to_string()],
+            |_| None,
+            |_| Ok("KEY".into()),
+        )
+        .unwrap();
+    assert_eq!(only_tls.keys().collect::<Vec<_>>(), ["tls_key"]);
 
     let source = "hosts:\n  web1: { address: 10.0.0.1 }\nsecrets:\n  db: { evn: X }\n";
     let text = crate::parse_ok(source).render(source, false);

@@ -9,7 +9,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
+use gantry_core::Secret;
 use gantry_deploy::{DeployError, DeploymentReport, Options};
+use indexmap::IndexMap;
 
 #[derive(Args, Debug)]
 pub struct CommonArgs {
@@ -126,7 +128,13 @@ pub fn deploy(args: DeployArgs) -> anyhow::Result<ExitCode> {
     let Some(resolved) = resolve(&loaded, &args.common.service, &args.common.environment) else {
         return Ok(ExitCode::from(1));
     };
-    let options = with_protection(common_options(&args.common), &args.protection);
+    let Some(secrets) = secrets(&loaded, &resolved) else {
+        return Ok(ExitCode::from(1));
+    };
+    let options = Options {
+        secrets,
+        ..with_protection(common_options(&args.common), &args.protection)
+    };
     let progress = |line: &str| eprintln!("{line}");
     let result = gantry_deploy::deploy(
         &resolved,
@@ -145,7 +153,13 @@ pub fn rollback(args: RollbackArgs) -> anyhow::Result<ExitCode> {
     let Some(resolved) = resolve(&loaded, &args.common.service, &args.common.environment) else {
         return Ok(ExitCode::from(1));
     };
-    let options = common_options(&args.common);
+    let Some(secrets) = secrets(&loaded, &resolved) else {
+        return Ok(ExitCode::from(1));
+    };
+    let options = Options {
+        secrets,
+        ..common_options(&args.common)
+    };
     let progress = |line: &str| eprintln!("{line}");
     let result = gantry_deploy::rollback(&resolved, args.to.as_deref(), &options, &progress);
     report(result, args.common.json)
@@ -162,10 +176,14 @@ pub fn promote(args: PromoteArgs) -> anyhow::Result<ExitCode> {
     ) else {
         return Ok(ExitCode::from(1));
     };
+    let Some(secrets) = secrets(&loaded, &to) else {
+        return Ok(ExitCode::from(1));
+    };
     let options = Options {
         base_dir: args.base_dir.clone(),
         lock_timeout: args.lock_timeout,
         trigger: format!("promote from {}", args.from),
+        secrets,
         ..Options::default()
     };
     let options = with_protection(options, &args.protection);
@@ -272,6 +290,40 @@ pub(crate) fn load_workspace(dir: &Path) -> Result<(gantry_workspace::Loaded, St
         loaded.render(&loaded.diagnostics, false)
     };
     Ok((loaded, warnings))
+}
+
+/// The secrets the service's env reads, or `None` after the errors were printed.
+fn secrets(
+    loaded: &gantry_workspace::Loaded,
+    resolved: &gantry_deploy::Resolved<'_>,
+) -> Option<IndexMap<String, Secret>> {
+    match resolve_secrets(loaded, resolved) {
+        Ok(secrets) => Some(secrets),
+        Err(errors) => {
+            eprint!("{errors}");
+            None
+        }
+    }
+}
+
+/// The workspace's `secrets:` that the service's env values read, resolved from this
+/// machine's environment and files (relative to the workspace) before any host is
+/// contacted; else every problem rendered with file:line:col, naming the secret and
+/// the variable or file, never a value. Shared with the deploy jobs of `gantry run`.
+pub(crate) fn resolve_secrets(
+    loaded: &gantry_workspace::Loaded,
+    resolved: &gantry_deploy::Resolved<'_>,
+) -> Result<IndexMap<String, Secret>, String> {
+    loaded
+        .workspace
+        .inventory
+        .resolve_named_secrets(
+            &loaded.workspace.file,
+            &resolved.secrets_used(),
+            |name| std::env::var(name).ok(),
+            |path| std::fs::read_to_string(path),
+        )
+        .map_err(|diags| loaded.render(&diags, false))
 }
 
 fn resolve<'a>(

@@ -1,5 +1,6 @@
 //! `gantry deploy` and `gantry rollback` through the real binary: errors before any host
-//! (unknown service or environment, naming the workspace file; bad version) exit 1, and
+//! (unknown service or environment, naming the workspace file; bad version; a secret the
+//! service reads that cannot be resolved, naming it and its place) exit 1, and
 //! on a container host with systemd a deploy, a bad release rolled back automatically
 //! (exit 1, `--json` outcome `rolled_back`) and a rollback by hand. The scenarios with
 //! many hosts, health checks and the lock are in crates/gantry-deploy/tests/it.
@@ -71,6 +72,31 @@ fn unknown_services_and_environments_name_the_workspace_file() {
         "{}",
         text(&out.stderr)
     );
+}
+
+#[test]
+fn a_secret_that_cannot_be_resolved_stops_the_deploy_before_any_host() {
+    let ws = tempfile::tempdir().unwrap();
+    let dir = ws.path();
+    fs::write(
+        dir.join("gantry.yml"),
+        "hosts:\n  local: {}\nsecrets:\n  db: { env: GANTRY_TEST_NEVER_SET_DB }\n  other: { file: keys/missing }\nenvironments:\n  staging: { hosts: [local] }\nservices:\n  web:\n    artifact: { path: app }\n    run: { systemd: { exec: /bin/true, env: { DB: \"{{ secrets.db }}\" } } }\n",
+    )
+    .unwrap();
+    for args in [
+        &["deploy", "web", "--env", "staging", "--version", "v1"][..],
+        &["rollback", "web", "--env", "staging"][..],
+    ] {
+        let out = gantry(dir, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = text(&out.stderr);
+        // Only the secret the service reads is resolved (`other` is not needed).
+        assert!(
+            stderr.contains("gantry.yml:4:7: error: environment variable 'GANTRY_TEST_NEVER_SET_DB' for secret 'db' is not set")
+                && !stderr.contains("other"),
+            "{stderr}"
+        );
+    }
 }
 
 /// An artifact directory `app/` whose `run` script serves nothing but stays up (or, bad,
