@@ -31,6 +31,9 @@ pub enum DeployError {
     Protected(String),
     #[error(transparent)]
     Lock(#[from] LockError),
+    /// Cancelled before any host changed (while waiting for approvals or the lock).
+    #[error("{0}")]
+    Cancelled(String),
 }
 
 fn known_list(known: &[String]) -> String {

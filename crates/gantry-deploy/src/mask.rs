@@ -37,6 +37,7 @@ impl<'a> Masked<'a> {
             DeployError::Artifact(s) => DeployError::Artifact(m(s)),
             DeployError::Setup(s) => DeployError::Setup(m(s)),
             DeployError::Protected(s) => DeployError::Protected(m(s)),
+            DeployError::Cancelled(s) => DeployError::Cancelled(m(s)),
             DeployError::Lock(lock) => {
                 // Lock errors quote the lock file, which holds no secret; should one
                 // ever show up, the masked text replaces the typed error.

@@ -34,6 +34,8 @@ pub struct Options {
     pub identity: String,
     /// What triggered the deploy, for the record (`cli`, `pipeline`, …).
     pub trigger: String,
+    /// Set from another thread to give up while waiting for approvals or the lock.
+    pub cancel: crate::Cancel,
     /// The workspace's `secrets:`, resolved (at least those the service's env reads,
     /// [`Resolved::secrets_used`]): `secrets.NAME` in env values, and masked in every
     /// progress line, error and report. `Debug` shows names only.
@@ -53,6 +55,7 @@ impl Default for Options {
             approval_poll: Duration::from_secs(5),
             identity: crate::protect::identity(),
             trigger: "cli".to_string(),
+            cancel: crate::Cancel::new(),
             secrets: IndexMap::new(),
         }
     }

@@ -123,6 +123,7 @@ fn deploy_unmasked(
             env.approvals,
             &options.identity,
             (options.approval_timeout, options.approval_poll),
+            &options.cancel,
             progress,
         )?
     } else {
@@ -181,6 +182,7 @@ pub(crate) fn locked<R>(
         lease,
         options.lock_timeout,
         options.lock_poll,
+        &options.cancel,
         &mut |info| {
             progress(&format!(
                 "waiting for the deploy lock of {env} held by {info}"

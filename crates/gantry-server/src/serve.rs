@@ -151,6 +151,7 @@ pub async fn start(opts: ServeOptions, shutdown: CancellationToken) -> Result<St
         agents: Default::default(),
         metrics: Default::default(),
         infra: Default::default(),
+        deploys: Default::default(),
     });
     deployer.attach(&state);
     state.agents.set_settings(loaded.agents);

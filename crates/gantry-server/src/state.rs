@@ -51,6 +51,8 @@ pub struct ServerState {
     pub metrics: crate::metrics::Metrics,
     /// Infra runs (drift checks, plans, applies): one at a time.
     pub infra: crate::infra::Infra,
+    /// Deployments running here, each with its cancel flag.
+    pub deploys: crate::deploy::Deploys,
 }
 
 impl std::fmt::Debug for ServerState {

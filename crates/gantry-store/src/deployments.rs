@@ -225,7 +225,7 @@ pub(crate) async fn set_waiting(tx: &mut Tx, id: DeploymentId, waiting: bool) ->
     Ok(())
 }
 
-/// running | waiting_approval → succeeded | failed | rolled_back.
+/// running | waiting_approval → succeeded | failed | rolled_back | cancelled.
 pub(crate) async fn finish(
     tx: &mut Tx,
     id: DeploymentId,
@@ -233,7 +233,7 @@ pub(crate) async fn finish(
 ) -> Result<Deployment> {
     if !finished.state.is_final() {
         return Err(StoreError::Invalid(format!(
-            "a deployment finishes as succeeded, failed or rolled_back, not {}",
+            "a deployment finishes as succeeded, failed, rolled_back or cancelled, not {}",
             finished.state
         )));
     }

@@ -244,6 +244,8 @@ named_enum!(
         Failed = "failed",
         /// A health gate or the canary's analysis failed; every switched host is back.
         RolledBack = "rolled_back",
+        /// Cancelled while waiting for approvals or the lock: no host changed.
+        Cancelled = "cancelled",
     }
 );
 
@@ -252,7 +254,10 @@ impl DeployState {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            DeployState::Succeeded | DeployState::Failed | DeployState::RolledBack
+            DeployState::Succeeded
+                | DeployState::Failed
+                | DeployState::RolledBack
+                | DeployState::Cancelled
         )
     }
 }

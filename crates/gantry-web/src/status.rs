@@ -71,6 +71,7 @@ impl StatusView {
                 name: "waiting",
                 glyph: "△",
             },
+            "cancelled" => StatusView::named("cancelled"),
             _ => StatusView::named("skipped"),
         }
     }

@@ -95,6 +95,10 @@ pub fn deployment_approve(id: gantry_store::DeploymentId) -> String {
     format!("/deployments/{id}/approve")
 }
 
+pub fn deployment_cancel(id: gantry_store::DeploymentId) -> String {
+    format!("/deployments/{id}/cancel")
+}
+
 /// The API's live stream of a deployment (the page's `data-live`).
 pub fn deployment_live(id: gantry_store::DeploymentId) -> String {
     format!("/api/v1/deployments/{id}/live")

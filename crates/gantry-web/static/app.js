@@ -468,7 +468,7 @@
 
   var DEPLOY_STATES = {
     succeeded: ["success", "\u2713"], failed: ["failure", "\u2715"], rolled_back: ["failure", "\u21b6"],
-    running: ["running", "\u25cf"], waiting_approval: ["waiting", "\u25b3"]
+    running: ["running", "\u25cf"], waiting_approval: ["waiting", "\u25b3"], cancelled: ["cancelled", "\u2298"]
   };
 
   function initDeployment() {

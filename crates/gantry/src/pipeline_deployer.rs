@@ -72,6 +72,12 @@ impl Deployer for PipelineDeployer {
             trigger: "pipeline".to_string(),
             branch: request.git.branch.clone(),
             secrets,
+            // Ctrl-C (the run's cancellation) gives up a deploy still waiting for
+            // approvals or the lock; one that holds the lock finishes on its own.
+            cancel: {
+                let token = request.cancel.clone();
+                gantry_deploy::Cancel::watching(move || token.is_cancelled())
+            },
             ..Options::default()
         };
         let report = gantry_deploy::deploy(

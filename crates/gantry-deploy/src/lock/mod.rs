@@ -92,6 +92,8 @@ pub enum Attempt {
 pub enum LockError {
     #[error("cannot reach the deploy lock of {environment}: {reason}")]
     Unavailable { environment: String, reason: String },
+    #[error("cancelled while waiting for the deploy lock of {environment}: nothing was changed")]
+    Cancelled { environment: String },
     #[error(
         "timed out after {waited}s waiting for the deploy lock of {environment}, held by {held_by}; try again later or wait longer (--lock-timeout)"
     )]
@@ -122,11 +124,17 @@ pub fn acquire(
     lease: Duration,
     wait: Duration,
     poll: Duration,
+    cancel: &crate::Cancel,
     on_wait: &mut dyn FnMut(&LockInfo),
 ) -> Result<Option<LockInfo>, LockError> {
     let started = Instant::now();
     let mut last_holder: Option<String> = None;
     loop {
+        if cancel.is_cancelled() {
+            return Err(LockError::Cancelled {
+                environment: lock.environment().to_string(),
+            });
+        }
         match lock.try_acquire(holder, lease)? {
             Attempt::Acquired { taken_over } => return Ok(taken_over),
             Attempt::Held(info) => {
@@ -142,7 +150,7 @@ pub fn acquire(
                     last_holder = Some(info.holder.clone());
                 }
                 let left = wait.saturating_sub(started.elapsed());
-                std::thread::sleep(poll.min(left).max(Duration::from_millis(50)));
+                cancel.sleep(poll.min(left).max(Duration::from_millis(50)));
             }
         }
     }
@@ -285,6 +293,7 @@ mod tests {
             lease,
             Duration::ZERO,
             poll,
+            &crate::Cancel::new(),
             &mut |_| {},
         )
         .unwrap();
@@ -295,6 +304,7 @@ mod tests {
             lease,
             Duration::from_millis(100),
             poll,
+            &crate::Cancel::new(),
             &mut |i| waited_for.push(i.holder.clone()),
         )
         .unwrap_err();
@@ -307,6 +317,47 @@ mod tests {
     }
 
     #[test]
+    fn a_cancelled_wait_for_the_lock_gives_up_at_once() {
+        let lock = MemoryLock::default();
+        let lease = Duration::from_secs(60);
+        let none = crate::Cancel::new();
+        let poll = Duration::from_secs(5);
+        acquire(
+            &lock,
+            &holder("a"),
+            lease,
+            Duration::ZERO,
+            poll,
+            &none,
+            &mut |_| {},
+        )
+        .unwrap();
+        let cancel = crate::Cancel::new();
+        let other = cancel.clone();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            other.cancel();
+        });
+        let started = std::time::Instant::now();
+        let err = acquire(
+            &lock,
+            &holder("b"),
+            lease,
+            Duration::from_secs(60),
+            poll,
+            &cancel,
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert!(matches!(err, LockError::Cancelled { .. }), "{err}");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "the poll sleep was cut short"
+        );
+        t.join().unwrap();
+    }
+
+    #[test]
     fn an_expired_lease_is_taken_over_and_a_held_one_is_renewed() {
         let lock = MemoryLock::default();
         let poll = Duration::from_millis(10);
@@ -316,6 +367,7 @@ mod tests {
             Duration::from_millis(50),
             Duration::ZERO,
             poll,
+            &crate::Cancel::new(),
             &mut |_| {},
         )
         .unwrap();
@@ -326,6 +378,7 @@ mod tests {
             Duration::from_secs(1),
             Duration::from_secs(2),
             poll,
+            &crate::Cancel::new(),
             &mut |_| {},
         )
         .unwrap();

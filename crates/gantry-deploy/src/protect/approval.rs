@@ -87,6 +87,7 @@ pub(crate) fn wait(
     needed: u32,
     deployer: &str,
     (timeout, poll): (Duration, Duration),
+    cancel: &crate::Cancel,
     progress: Progress<'_>,
 ) -> Result<Vec<String>, DeployError> {
     let started = Instant::now();
@@ -126,7 +127,11 @@ pub(crate) fn wait(
                 timeout.as_secs()
             )));
         }
-        std::thread::sleep(poll);
+        if cancel.sleep(poll) {
+            return Err(DeployError::Cancelled(format!(
+                "cancelled while waiting for approvals of {service} {version} to {environment}: nothing was changed"
+            )));
+        }
     }
 }
 

@@ -17,7 +17,8 @@ pub mod versions;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use gantry_deploy::{DeployError, DeploymentReport, Options, Outcome};
+use gantry_deploy::lock::LockError;
+use gantry_deploy::{Cancel, DeployError, DeploymentReport, Options, Outcome};
 use gantry_store::{
     ChangelogEntry, DeployState, Deployment, DeploymentFilter, DeploymentId, FinishedDeployment,
     NewDeployment, NewEvent, RunId, StoreError, kinds,
@@ -56,6 +57,39 @@ pub struct DeployAsk {
     /// Promote: deploy exactly what this environment last deployed successfully (its
     /// run's build, its version).
     pub from: Option<String>,
+    /// Shared with whoever may cancel it besides the server's Cancel (a pipeline run).
+    pub cancel: Option<Cancel>,
+}
+
+/// The deployments this server is running, with the flag that cancels each.
+#[derive(Debug, Default)]
+pub struct Deploys {
+    running: std::sync::Mutex<std::collections::HashMap<DeploymentId, Cancel>>,
+}
+
+impl Deploys {
+    fn add(&self, id: DeploymentId, cancel: Cancel) {
+        if let Ok(mut m) = self.running.lock() {
+            m.insert(id, cancel);
+        }
+    }
+
+    fn remove(&self, id: DeploymentId) {
+        if let Ok(mut m) = self.running.lock() {
+            m.remove(&id);
+        }
+    }
+
+    /// Asks deployment `id` to give up; false when this server is not running it.
+    pub fn cancel(&self, id: DeploymentId) -> bool {
+        match self.running.lock().ok().and_then(|m| m.get(&id).cloned()) {
+            Some(c) => {
+                c.cancel();
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// Why a deployment could not start.
@@ -300,8 +334,10 @@ pub async fn start(
         identity: ask.triggered_by.clone(),
         trigger: ask.trigger.clone(),
         secrets,
+        cancel: ask.cancel.clone().unwrap_or_default(),
         ..Options::default()
     };
+    state.deploys.add(deployment.id, options.cancel.clone());
     let job = Job {
         id: deployment.id,
         loaded,
@@ -373,7 +409,14 @@ async fn run(state: Arc<ServerState>, job: Job, observer: Option<Observer>) -> D
     let finished = match work.await {
         Ok(Ok(report)) => finished(&report),
         Ok(Err(e)) => FinishedDeployment {
-            state: DeployState::Failed,
+            state: if matches!(
+                e,
+                DeployError::Cancelled(_) | DeployError::Lock(LockError::Cancelled { .. })
+            ) {
+                DeployState::Cancelled
+            } else {
+                DeployState::Failed
+            },
             report: json!({ "error": e.to_string() }),
         },
         Err(e) => FinishedDeployment {
@@ -391,8 +434,49 @@ async fn run(state: Arc<ServerState>, job: Job, observer: Option<Observer>) -> D
             }
         }
     };
+    state.deploys.remove(id);
     state.hub.publish(Change::Deployment(id));
     done
+}
+
+/// Cancels a deployment that has not changed a host yet (waiting for approvals or the
+/// lock); one past that finishes or rolls back on its own. Appends `deploy.cancel_requested`.
+pub async fn cancel(
+    state: &ServerState,
+    id: DeploymentId,
+    by: &str,
+) -> Result<Deployment, StartError> {
+    let d = state
+        .store
+        .get_deployment(id)
+        .await?
+        .ok_or_else(|| StartError::NotFound(format!("no deployment {id}")))?;
+    if d.state.is_final() {
+        return Err(StartError::Refused(format!(
+            "deployment {id} is {} already",
+            d.state
+        )));
+    }
+    if !state.deploys.cancel(id) {
+        return Err(StartError::Refused(format!(
+            "deployment {id} is not running on this server"
+        )));
+    }
+    state
+        .store
+        .append_event(
+            NewEvent::new(kinds::DEPLOY_CANCEL_REQUESTED)
+                .actor(Some(by))
+                .data(json!({
+                    "deployment_id": id,
+                    "service": d.service,
+                    "environment": d.environment,
+                    "version": d.version,
+                    "state": d.state.as_str(),
+                })),
+        )
+        .await?;
+    Ok(d)
 }
 
 /// What `run` answers when even reading the deployment back failed (the store is

@@ -94,6 +94,11 @@ impl Deployer for ServerDeployer {
             }),
             commit: Some(request.git.sha.clone()).filter(|s| !s.is_empty()),
             branch: request.git.branch.clone(),
+            // A cancelled run gives up a deploy still waiting for approvals or the lock.
+            cancel: Some({
+                let token = request.cancel.clone();
+                gantry_deploy::Cancel::watching(move || token.is_cancelled())
+            }),
             ..Default::default()
         };
         let (tx, rx) = std::sync::mpsc::channel::<String>();

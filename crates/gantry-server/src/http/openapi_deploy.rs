@@ -14,7 +14,8 @@ pub fn paths() -> Value {
         "running",
         "succeeded",
         "failed",
-        "rolled_back"
+        "rolled_back",
+        "cancelled"
     ]);
     json!({
         "/deployments": {
@@ -44,6 +45,10 @@ pub fn paths() -> Value {
                     "approved_by": { "type": "array", "items": { "type": "string" } } } })),
                 "409": error_response("the deployment is not waiting for approval, or the caller started it"),
                 "422": error_response("the approval could not be recorded on the environment's host") })) },
+        "/deployments/{id}/cancel": { "post": op("Cancel a deployment that has not changed a host yet (waiting for approvals or the lock); one past that finishes or rolls back on its own (developer)", vec![id_param("id", "deployment id")],
+            json!({ "202": ok_json("cancel requested", json!({ "type": "object", "required": ["deployment", "cancel_requested"], "properties": {
+                    "deployment": schema_ref("Deployment"), "cancel_requested": { "type": "boolean" } } })),
+                "409": error_response("the deployment has ended, or is not running on this server") })) },
         "/deployments/{id}/live": { "get": op("A deployment's live view as server-sent events: `line`, `deployment`, then `end` (viewer)", vec![id_param("id", "deployment id")],
             json!({ "200": { "description": "an event stream", "content": { "text/event-stream": { "schema": { "type": "string" } } } } })) },
         "/environments": { "get": op("Environments with what version of each service runs on which host (viewer)", vec![],
@@ -65,7 +70,7 @@ pub fn schemas() -> Value {
             "id": { "type": "integer", "format": "int64" },
             "service": { "type": "string" }, "environment": { "type": "string" }, "version": { "type": "string" },
             "kind": { "type": "string", "enum": ["deploy", "rollback"] },
-            "state": { "type": "string", "enum": ["waiting_approval", "running", "succeeded", "failed", "rolled_back"] },
+            "state": { "type": "string", "enum": ["waiting_approval", "running", "succeeded", "failed", "rolled_back", "cancelled"] },
             "trigger": { "type": "string" }, "triggered_by": { "type": "string" },
             "project": { "type": ["string", "null"] }, "run_id": { "type": ["integer", "null"] },
             "commit_sha": { "type": ["string", "null"] }, "previous_version": { "type": ["string", "null"] }, "previous_commit": { "type": ["string", "null"] },

@@ -34,6 +34,7 @@ pub fn routes() -> Router<Arc<ServerState>> {
         .route("/rollbacks", post(rollback))
         .route("/deployments/{id}", get(deployment))
         .route("/deployments/{id}/approve", post(approve))
+        .route("/deployments/{id}/cancel", post(cancel))
 }
 
 async fn load(state: &ServerState, name: &str) -> UiResult<EnvironmentView> {
@@ -134,13 +135,15 @@ async fn deployment(
         .deployment_lines(d.id, 0, 10_000)
         .await
         .map_err(ApiError::from)?;
-    let can_approve = viewer.0.require(Role::Developer).is_ok() && viewer.0.name != d.triggered_by;
+    let developer = viewer.0.require(Role::Developer).is_ok();
+    let can_approve = developer && viewer.0.name != d.triggered_by;
     Ok(Html(gantry_web::deployment_page(
         &viewer.layout(),
         &DeploymentData {
             deployment: &d,
             lines: &lines,
             can_approve,
+            can_cancel: developer,
         },
     )))
 }
@@ -240,6 +243,21 @@ async fn approve(
     viewer.0.require(Role::Developer)?;
     let id = DeploymentId(id);
     deploy::approve(&state, id, &viewer.0.name)
+        .await
+        .map_err(start_error)?;
+    Ok(Redirect::to(&gantry_web::urls::deployment(id)))
+}
+
+async fn cancel(
+    State(state): State<Arc<ServerState>>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Form(form): Form<CsrfOnly>,
+) -> UiResult<Redirect> {
+    viewer.0.check_csrf(&form.csrf)?;
+    viewer.0.require(Role::Developer)?;
+    let id = DeploymentId(id);
+    deploy::cancel(&state, id, &viewer.0.name)
         .await
         .map_err(start_error)?;
     Ok(Redirect::to(&gantry_web::urls::deployment(id)))

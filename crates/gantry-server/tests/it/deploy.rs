@@ -137,7 +137,7 @@ async fn wait_state(server: &TestServer, id: i64, want: &str) -> Value {
                     return Some(d);
                 }
                 assert!(
-                    !["succeeded", "failed", "rolled_back"].contains(&state.as_str()),
+                    !["succeeded", "failed", "rolled_back", "cancelled"].contains(&state.as_str()),
                     "deployment {id} ended {state}, not {want}: {d}"
                 );
                 None
@@ -191,6 +191,10 @@ async fn deploys_builds_with_their_changelog_approvals_and_a_rollback() {
     let post = |path: &'static str, body: Value| {
         let (server, admin) = (&server, admin.clone());
         async move { send(server, &admin, reqwest::Method::POST, path, Some(body)).await }
+    };
+    let post_path = |path: String| {
+        let (server, admin) = (&server, admin.clone());
+        async move { send(server, &admin, reqwest::Method::POST, &path, None).await }
     };
 
     // The service's secret cannot be read yet: refused before anything is recorded.
@@ -479,6 +483,33 @@ async fn deploys_builds_with_their_changelog_approvals_and_a_rollback() {
     );
     assert!(html.contains("id=\"deploy-form\""), "{html}");
 
+    // A deploy waiting for its approvals can be cancelled: nothing changes on the host.
+    let (status, body) = post(
+        "/deployments",
+        json!({ "service": "web", "environment": "production", "version": "1.2.0" }),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let id5 = body["deployment"]["id"].as_i64().unwrap();
+    wait_state(&server, id5, "waiting_approval").await;
+    let (status, body) = post_path(format!("/deployments/{id5}/cancel")).await;
+    assert_eq!(status, 202, "{body}");
+    let cancelled = wait_state(&server, id5, "cancelled").await;
+    assert!(
+        cancelled["deployment"]["report"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was changed"),
+        "{cancelled}"
+    );
+    assert_eq!(
+        running(1),
+        "1.1.0",
+        "production still runs the promoted release"
+    );
+    let (status, body) = post_path(format!("/deployments/{id5}/cancel")).await;
+    assert_eq!(status, 409, "{body}");
+
     // The service got its secret; nothing the server kept or answers shows it.
     assert_eq!(hosts[0].exec_ok("cat /root/token").unwrap().trim(), TOKEN);
     for path in [
@@ -513,11 +544,21 @@ async fn deploys_builds_with_their_changelog_approvals_and_a_rollback() {
         .iter()
         .filter(|e| e["kind"] == "deploy.finished")
         .collect();
-    assert_eq!(finished.len(), 4);
-    assert!(
-        finished.iter().all(|e| e["data"]["outcome"] == "succeeded"),
-        "{finished:?}"
+    let outcomes: Vec<&str> = finished
+        .iter()
+        .map(|e| e["data"]["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes.iter().filter(|o| **o == "succeeded").count(),
+        4,
+        "{outcomes:?}"
     );
+    assert_eq!(
+        outcomes.iter().filter(|o| **o == "cancelled").count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert!(kinds.contains(&"deploy.cancel_requested"), "{kinds:?}");
     let (status, list) = server
         .get("/api/v1/deployments?environment=staging&limit=10")
         .await;

@@ -80,6 +80,9 @@ pub mod kinds {
     /// outcome, error, duration_ms, triggered_by, trigger, commit, previous_version,
     /// hosts: per host switched, rolled_back, error).
     pub const DEPLOY_FINISHED: &str = "deploy.finished";
+    /// Someone asked to cancel a deployment (data: deployment_id, service, environment,
+    /// version, state); it stops only if no host changed yet.
+    pub const DEPLOY_CANCEL_REQUESTED: &str = "deploy.cancel_requested";
     /// An `auto_deploy` the server could not start (data: service, environment, branch,
     /// reason), appended by the server.
     pub const DEPLOY_AUTO_REFUSED: &str = "deploy.auto_refused";

@@ -58,6 +58,8 @@ pub struct DeploymentData<'a> {
     pub lines: &'a [DeploymentLine],
     /// The viewer may approve it (developer, not the one who started it).
     pub can_approve: bool,
+    /// The viewer may cancel it (developer) while it has not ended.
+    pub can_cancel: bool,
 }
 
 #[derive(Debug)]
@@ -253,6 +255,7 @@ struct DeploymentPage<'a> {
     error: String,
     approved_by: String,
     approve_url: Option<String>,
+    cancel_url: Option<String>,
     live_url: Option<String>,
     last_seq: u64,
 }
@@ -343,6 +346,7 @@ pub fn deployment_page(layout: &Layout, data: &DeploymentData<'_>) -> String {
         approved_by,
         approve_url: (data.can_approve && d.state == DeployState::WaitingApproval)
             .then(|| urls::deployment_approve(d.id)),
+        cancel_url: (data.can_cancel && !d.state.is_final()).then(|| urls::deployment_cancel(d.id)),
         live_url: (!d.state.is_final()).then(|| urls::deployment_live(d.id)),
         last_seq: data.lines.last().map_or(0, |l| l.seq),
     })

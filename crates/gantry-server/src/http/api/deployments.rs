@@ -156,7 +156,7 @@ pub async fn list(
         None => None,
         Some(s) => Some(s.parse().map_err(|_| {
             ApiError::bad_request(format!(
-                "query parameter 'state': expected one of waiting_approval, running, succeeded, failed, rolled_back, found '{s}'"
+                "query parameter 'state': expected one of waiting_approval, running, succeeded, failed, rolled_back, cancelled, found '{s}'"
             ))
         })?),
     };
@@ -201,6 +201,21 @@ pub async fn approve(
         .await
         .map_err(start_error)?;
     Ok(Json(json!({ "approved_by": approvals })))
+}
+
+pub async fn cancel(
+    State(state): State<Arc<ServerState>>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require(Role::Developer)?;
+    let d = deploy::cancel(&state, DeploymentId(id), &caller.name)
+        .await
+        .map_err(start_error)?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "deployment": d, "cancel_requested": true })),
+    ))
 }
 
 /// One environment: its settings, and per service what runs on each host and its

@@ -64,6 +64,7 @@ pub fn routes() -> Router<Arc<ServerState>> {
         )
         .route("/deployments/{id}", get(deployments::get))
         .route("/deployments/{id}/approve", post(deployments::approve))
+        .route("/deployments/{id}/cancel", post(deployments::cancel))
         .route("/deployments/{id}/live", get(super::sse::deployment_live))
         .route("/rollbacks", post(deployments::rollback))
         .route("/environments", get(deployments::environments))
