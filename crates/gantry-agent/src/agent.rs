@@ -67,7 +67,7 @@ pub async fn run(config: AgentConfig, drain: CancellationToken) -> Result<(), Ag
         // deploy job that reaches an agent (through `runs_on` or `unlabeled_jobs: any`)
         // fails saying where it can run instead.
         executors: Arc::new(Executors::new().refusing_deploys(
-            "agents do not deploy; deploy jobs run on the server's own pool (no `runs_on`, with `server.unlabeled_jobs` at `server`) or with `gantry run`",
+            "agents do not deploy; a deploy job without `runs_on` runs on the server's own pool (routed there whatever `server.unlabeled_jobs` says), or use `gantry run`",
         )),
         jobs_dir,
         caches_dir: config.data_dir.join("cache"),

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use gantry_engine::RunControl;
-use gantry_store::{JobId, RunId};
+use gantry_store::{JobId, Route, RunId};
 use tokio::task::JoinSet;
 
 use crate::live::Change;
@@ -95,11 +95,16 @@ pub async fn run(state: Arc<ServerState>, shutdown: tokio_util::sync::Cancellati
     let mut claim = true;
     loop {
         let free = state.parallelism.saturating_sub(tasks.len());
-        // With `unlabeled_jobs: agents` the server's pool runs nothing; jobs with
-        // `runs_on` are never its to take (the store's claim leaves them to agents).
-        if claim && free > 0 && state.agents.settings().server_runs_unlabeled() {
+        // With `unlabeled_jobs: agents` the server's pool runs only deploy jobs (routed to
+        // it); jobs with `runs_on` are never its to take (the claim leaves them to agents).
+        if claim && free > 0 {
             claim = false;
-            match state.store.claim_jobs(OWNER, free, LEASE).await {
+            let route = Route::server_pool(state.agents.settings().server_runs_unlabeled());
+            match state
+                .store
+                .claim_jobs_routed(OWNER, &route, free, LEASE)
+                .await
+            {
                 Ok(claimed) => {
                     for c in claimed {
                         state.hub.publish(Change::Run(c.run_id));

@@ -204,6 +204,11 @@ async fn register(
             "labels: {bad:?} is not a valid label (up to 64 lowercase letters, digits, '-', '_', '.' or ':')"
         )));
     }
+    if let Some(bad) = body.labels.iter().find(|l| l.starts_with("gantry:")) {
+        return Err(ApiError::bad_request(format!(
+            "labels: {bad:?} is reserved (labels starting with 'gantry:' route jobs to the server itself)"
+        )));
+    }
     if !(1..=1024).contains(&body.capacity) {
         return Err(ApiError::bad_request("capacity: must be 1 to 1024"));
     }

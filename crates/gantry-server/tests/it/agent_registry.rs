@@ -157,6 +157,26 @@ async fn registry_queue_views_roles_and_page() {
     assert!(html.contains("No agent has registered yet"));
 
     // Two agents register through the protocol; only the one with the label can take it.
+    // The server's own route label is not an agent's to take.
+    let reserved = Register {
+        name: "gpu-box".into(),
+        version: "9.9.9-test".into(),
+        protocol: protocol::PROTOCOL,
+        labels: vec!["linux".into(), "gantry:server".into()],
+        executors: vec!["host".into()],
+        capacity: 2,
+    };
+    let (status, reply) = send(
+        &server,
+        reqwest::Method::POST,
+        "/api/v1/agent/register",
+        &gpu_token,
+        Some("gpu-box"),
+        Some(serde_json::to_value(reserved).unwrap()),
+    )
+    .await;
+    assert_eq!(status, 400, "{reply}");
+    assert!(reply.to_string().contains("reserved"), "{reply}");
     register(&server, &gpu_token, "gpu-box", &["linux", "gpu"]).await;
     register(&server, &linux_token, "linux-1", &["linux"]).await;
     let (status, list) = server.get("/api/v1/agents").await;

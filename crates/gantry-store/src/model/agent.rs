@@ -58,7 +58,21 @@ pub struct Route {
     pub unlabeled: bool,
 }
 
+/// The route label of jobs only the server's own pool may run: deploy jobs without
+/// `runs_on` (the hosts' keys and the deployments' records live with the server). Agents
+/// may not register it (nor any label starting `gantry:`).
+pub const SERVER_LABEL: &str = "gantry:server";
+
 impl Route {
+    /// The server's own pool: jobs routed to [`SERVER_LABEL`], and jobs without
+    /// `runs_on` when `unlabeled`.
+    pub fn server_pool(unlabeled: bool) -> Self {
+        Route {
+            labels: vec![SERVER_LABEL.to_string()],
+            unlabeled,
+        }
+    }
+
     /// Takes only jobs without `runs_on` (what `Store::claim_jobs` claims).
     pub fn unlabeled() -> Self {
         Route {

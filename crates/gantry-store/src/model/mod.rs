@@ -10,7 +10,7 @@ mod infra;
 mod job;
 mod run;
 
-pub use agent::{Agent, AgentRegistration, QueueView, Route, agent_owner};
+pub use agent::{Agent, AgentRegistration, QueueView, Route, SERVER_LABEL, agent_owner};
 pub use auth::{CreatedSession, CreatedToken, NewToken, NewUser, Session, TokenInfo, User};
 pub use deployment::{
     ChangelogEntry, Deployment, DeploymentFilter, DeploymentLine, FinishedDeployment, NewDeployment,

@@ -72,7 +72,12 @@ pub(crate) fn job_specs(plan: &Plan) -> Result<Vec<JobSpec>> {
                 needs: job.needs_index.clone(),
                 max_retry: job.retry,
                 continue_on_error: job.continue_on_error,
-                runs_on: route::runs_on_key(&job.key, &job.runs_on)?,
+                // A deploy job without `runs_on` is the server's own pool's to run.
+                runs_on: if job.deploy.is_some() && job.runs_on.is_empty() {
+                    crate::model::SERVER_LABEL.to_string()
+                } else {
+                    route::runs_on_key(&job.key, &job.runs_on)?
+                },
             })
         })
         .collect()

@@ -21,6 +21,7 @@ crate::stories!(
     queue_by_route_counts_each_label_set,
     runs_on_survives_a_rerun,
     an_agents_expired_lease_says_the_agent_was_lost,
+    deploy_jobs_go_only_to_the_servers_own_pool,
 );
 
 fn strings(l: &[&str]) -> Vec<String> {
@@ -671,4 +672,45 @@ async fn an_agents_expired_lease_says_the_agent_was_lost(store: Shared) {
         Some("agent lost (its lease expired)")
     );
     assert_eq!(job.run_id, enq.run_id);
+}
+
+/// A deploy job without `runs_on` is routed to the server's own pool (the hosts' keys and
+/// the deployment records live there), whatever takes unlabeled jobs; one with `runs_on`
+/// keeps its labels.
+const DEPLOYS: &str = "
+name: ship
+jobs:
+  build: { steps: [{ run: 'true' }] }
+  deploy: { needs: [build], deploy: { service: web, environment: staging } }
+  labelled: { needs: [build], runs_on: [linux], deploy: { service: web, environment: qa } }
+";
+
+async fn deploy_jobs_go_only_to_the_servers_own_pool(store: Shared) {
+    let enq = store
+        .enqueue_run(new_run("web", DEPLOYS))
+        .await
+        .expect("enqueue");
+    let jobs = store.jobs_of_run(enq.run_id).await.expect("jobs");
+    let routes: Vec<(&str, Vec<String>)> = jobs
+        .iter()
+        .map(|j| (j.key.as_str(), j.runs_on.clone()))
+        .collect();
+    assert_eq!(
+        routes,
+        vec![
+            ("build", vec![]),
+            ("deploy", strings(&[gantry_store::SERVER_LABEL])),
+            ("labelled", strings(&["linux"])),
+        ]
+    );
+    let server = store.claim_jobs("server", 10, LEASE).await.expect("claim");
+    assert_eq!(keys(&server), vec!["build"]);
+    finish(&store, &server[0], JobConclusion::Success).await;
+    // An agent taking unlabeled jobs, or with every label it may have, never gets it.
+    let agent = agent_owner("any-1");
+    let got = claim(&store, &agent, &route(&["linux"], true), 10).await;
+    assert_eq!(keys(&got), vec!["labelled"], "only the labelled deploy job");
+    // The server's pool takes it even when agents take the unlabeled jobs.
+    let got = claim(&store, "server", &Route::server_pool(false), 10).await;
+    assert_eq!(keys(&got), vec!["deploy"]);
 }

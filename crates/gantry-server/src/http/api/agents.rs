@@ -138,7 +138,8 @@ pub fn route_queue(
                 .map(|(a, _)| a.agent.name.clone())
                 .collect();
             QueueRoute {
-                server: q.runs_on.is_empty() && settings.server_runs_unlabeled(),
+                server: (q.runs_on.is_empty() && settings.server_runs_unlabeled())
+                    || q.runs_on == [gantry_store::SERVER_LABEL],
                 agents: takers,
                 view: q,
             }
