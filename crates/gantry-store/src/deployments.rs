@@ -39,13 +39,7 @@ fn from_row(r: &Row) -> Result<Deployment> {
         hosts: r.json_text("hosts")?,
         created_at: r.timestamp("created_at")?,
         finished_at: r.opt_timestamp("finished_at")?,
-        report: r
-            .opt_text("report")?
-            .map(|t| {
-                serde_json::from_str(&t)
-                    .map_err(|e| StoreError::corrupt(format!("column report: {e}")))
-            })
-            .transpose()?,
+        report: r.opt_json_text("report")?,
     })
 }
 

@@ -50,13 +50,7 @@ fn apply_from(r: &Row) -> Result<InfraApply> {
         approved_by: r.opt_text("approved_by")?,
         approved_at: r.opt_timestamp("approved_at")?,
         finished_at: r.opt_timestamp("finished_at")?,
-        report: r
-            .opt_text("report")?
-            .map(|t| {
-                serde_json::from_str(&t)
-                    .map_err(|e| StoreError::corrupt(format!("column report: {e}")))
-            })
-            .transpose()?,
+        report: r.opt_json_text("report")?,
     })
 }
 

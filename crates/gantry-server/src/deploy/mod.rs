@@ -24,7 +24,7 @@ use gantry_store::{
     NewDeployment, NewEvent, RunId, StoreError, kinds,
 };
 use gantry_workspace::{LoadError, Loaded};
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::task::JoinHandle;
 
 use crate::live::Change;
@@ -117,11 +117,18 @@ fn load(dir: &std::path::Path) -> Result<Loaded, StartError> {
     })
 }
 
+/// Runs `work` (file IO: the workspace, secret files) on a blocking thread.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StartError> + Send + 'static,
+) -> Result<T, StartError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| StartError::Invalid(format!("reading the workspace stopped: {e}")))?
+}
+
 async fn load_async(state: &ServerState) -> Result<Loaded, StartError> {
     let dir = state.workspace_dir.clone();
-    tokio::task::spawn_blocking(move || load(&dir))
-        .await
-        .map_err(|e| StartError::Invalid(format!("loading the workspace stopped: {e}")))?
+    blocking(move || load(&dir)).await
 }
 
 fn resolve_error(e: DeployError) -> StartError {
@@ -229,12 +236,13 @@ pub async fn start(
     state: Arc<ServerState>,
     ask: DeployAsk,
     observer: Option<Observer>,
-) -> Result<(Deployment, JoinHandle<Deployment>), StartError> {
+) -> Result<(Deployment, JoinHandle<Result<Deployment, StoreError>>), StartError> {
     let ask = promoted(&state, ask).await?;
-    let loaded = load_async(&state).await?;
-    let dir = loaded.dir.clone();
-    let (service, hosts, protection, secrets) = {
-        let r = gantry_deploy::resolve(&loaded.workspace, &dir, &ask.service, &ask.environment)
+    let (service_name, env_name) = (ask.service.clone(), ask.environment.clone());
+    let dir = state.workspace_dir.clone();
+    let (loaded, service, hosts, protection, secrets) = blocking(move || {
+        let loaded = load(&dir)?;
+        let r = gantry_deploy::resolve(&loaded.workspace, &loaded.dir, &service_name, &env_name)
             .map_err(resolve_error)?;
         let hosts: Vec<String> = r.hosts.iter().map(|h| h.name.clone()).collect();
         // The secrets the service's env reads, from the server's environment and files,
@@ -249,8 +257,10 @@ pub async fn start(
                 |path| std::fs::read_to_string(path),
             )
             .map_err(|diags| StartError::Invalid(loaded.render(&diags, false)))?;
-        (r.service.clone(), hosts, r.environment.clone(), secrets)
-    };
+        let (service, protection) = (r.service.clone(), r.environment.clone());
+        Ok((loaded, service, hosts, protection, secrets))
+    })
+    .await?;
     let mut source = Source {
         artifact: ask.artifact.clone(),
         run: ask.run,
@@ -363,7 +373,11 @@ struct Job {
 }
 
 /// Runs the deployment to its end, storing its lines as they come.
-async fn run(state: Arc<ServerState>, job: Job, observer: Option<Observer>) -> Deployment {
+async fn run(
+    state: Arc<ServerState>,
+    job: Job,
+    observer: Option<Observer>,
+) -> Result<Deployment, StoreError> {
     let id = job.id;
     let hosts = job.hosts.clone();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
@@ -424,16 +438,11 @@ async fn run(state: Arc<ServerState>, job: Job, observer: Option<Observer>) -> D
             report: json!({ "error": format!("the deployment stopped: {e}") }),
         },
     };
-    let done = match state.store.finish_deployment(id, finished).await {
-        Ok(d) => d,
-        Err(e) => {
-            tracing::error!(deployment = %id, "recording the end of a deployment: {e}");
-            match state.store.get_deployment(id).await {
-                Ok(Some(d)) => d,
-                _ => unreachable_deployment(id),
-            }
-        }
-    };
+    let done = state.store.finish_deployment(id, finished).await;
+    if let Err(e) = &done {
+        // The next start marks it failed (`fail_interrupted_deployments`).
+        tracing::error!(deployment = %id, "recording the end of a deployment: {e}");
+    }
     state.deploys.remove(id);
     state.hub.publish(Change::Deployment(id));
     done
@@ -477,31 +486,6 @@ pub async fn cancel(
         )
         .await?;
     Ok(d)
-}
-
-/// What `run` answers when even reading the deployment back failed (the store is
-/// gone): a failed record that says so, never a panic.
-fn unreachable_deployment(id: DeploymentId) -> Deployment {
-    Deployment {
-        id,
-        service: String::new(),
-        environment: String::new(),
-        version: String::new(),
-        kind: "deploy".into(),
-        state: DeployState::Failed,
-        trigger: String::new(),
-        triggered_by: String::new(),
-        project: None,
-        run_id: None,
-        commit_sha: None,
-        previous_version: None,
-        previous_commit: None,
-        changelog: Vec::new(),
-        hosts: Value::Null,
-        created_at: jiff::Timestamp::now(),
-        finished_at: None,
-        report: Some(json!({ "error": "the store could not record the deployment's end" })),
-    }
 }
 
 fn finished(report: &DeploymentReport) -> FinishedDeployment {

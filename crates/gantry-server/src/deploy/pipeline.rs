@@ -125,7 +125,8 @@ impl Deployer for ServerDeployer {
         let done = self
             .runtime
             .block_on(running)
-            .map_err(|e| format!("the deployment stopped: {e}"))?;
+            .map_err(|e| format!("the deployment stopped: {e}"))?
+            .map_err(|e| format!("the deployment's end could not be recorded: {e}"))?;
         let error = done
             .report
             .as_ref()

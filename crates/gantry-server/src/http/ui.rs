@@ -521,6 +521,12 @@ async fn login(
     resp
 }
 
+/// A form that carries only the session's CSRF token (an Approve or Cancel button).
+#[derive(Debug, Deserialize)]
+pub(crate) struct CsrfOnly {
+    pub(crate) csrf: String,
+}
+
 #[derive(Debug, Deserialize)]
 struct CsrfForm {
     csrf: String,

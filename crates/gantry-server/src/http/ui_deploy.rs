@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use super::api::deployments::{find, start, start_error};
 use super::error::ApiError;
-use super::ui::{UiError, UiResult, Viewer};
+use super::ui::{CsrfOnly, UiError, UiResult, Viewer};
 use crate::deploy::environment::{self, EnvironmentView};
 use crate::deploy::{self, DeployAsk};
 use crate::state::ServerState;
@@ -226,11 +226,6 @@ async fn rollback(
     )
     .await?;
     Ok(Redirect::to(&gantry_web::urls::deployment(d.id)))
-}
-
-#[derive(Debug, Deserialize)]
-struct CsrfOnly {
-    csrf: String,
 }
 
 async fn approve(

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use super::api::infra::{approve_error, hosts_with_checks, plan_error};
 use super::api::query::Params;
 use super::error::ApiError;
-use super::ui::{UiError, UiResult, Viewer};
+use super::ui::{CsrfOnly, UiError, UiResult, Viewer};
 use crate::infra::requests;
 use crate::state::ServerState;
 
@@ -139,11 +139,6 @@ async fn request_apply(
         .await
         .map_err(ApiError::from)?;
     Ok(Redirect::to("/infra"))
-}
-
-#[derive(Debug, Deserialize)]
-struct CsrfOnly {
-    csrf: String,
 }
 
 async fn approve(

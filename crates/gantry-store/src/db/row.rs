@@ -69,6 +69,19 @@ impl Row {
         serde_json::from_str(&text).map_err(|e| StoreError::corrupt(format!("column {col}: {e}")))
     }
 
+    /// A nullable JSON document stored as TEXT on both backends.
+    pub(crate) fn opt_json_text<T: serde::de::DeserializeOwned>(
+        &self,
+        col: &str,
+    ) -> Result<Option<T>> {
+        self.opt_text(col)?
+            .map(|t| {
+                serde_json::from_str(&t)
+                    .map_err(|e| StoreError::corrupt(format!("column {col}: {e}")))
+            })
+            .transpose()
+    }
+
     /// A JSON value stored as JSONB (PostgreSQL) or TEXT (SQLite).
     pub(crate) fn json(&self, col: &str) -> Result<serde_json::Value> {
         match self {

@@ -146,12 +146,7 @@ pub async fn list(
 ) -> ApiResult<Json<Value>> {
     caller.require(Role::Viewer)?;
     let p = Params::parse(q);
-    let limit: u32 = p.get("limit", "a number from 1 to 500")?.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::bad_request(format!(
-            "query parameter 'limit': expected a number from 1 to 500, found {limit}"
-        )));
-    }
+    let limit = p.limit(50, 500)?;
     let state_filter: Option<DeployState> = match p.str("state") {
         None => None,
         Some(s) => Some(s.parse().map_err(|_| {

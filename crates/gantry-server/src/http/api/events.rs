@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::query::Params;
 use crate::http::auth::Caller;
-use crate::http::error::{ApiError, ApiResult};
+use crate::http::error::ApiResult;
 use crate::state::ServerState;
 
 pub async fn list(
@@ -19,12 +19,7 @@ pub async fn list(
 ) -> ApiResult<Json<Value>> {
     caller.require(Role::Viewer)?;
     let p = Params::parse(q);
-    let limit: u32 = p.get("limit", "a number from 1 to 500")?.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::bad_request(format!(
-            "query parameter 'limit': expected a number from 1 to 500, found {limit}"
-        )));
-    }
+    let limit = p.limit(100, 500)?;
     let filter = EventFilter {
         project: p.str("project").map(str::to_string),
         run_id: p.get::<i64>("run", "a run id")?.map(RunId),

@@ -40,6 +40,19 @@ impl Params {
             }),
         }
     }
+
+    /// `limit`: a page size from 1 to `max`, `default` when absent; anything else is a
+    /// 400 naming the range.
+    pub fn limit(&self, default: u32, max: u32) -> Result<u32, ApiError> {
+        let expected = format!("a number from 1 to {max}");
+        let limit: u32 = self.get("limit", &expected)?.unwrap_or(default);
+        if !(1..=max).contains(&limit) {
+            return Err(ApiError::bad_request(format!(
+                "query parameter 'limit': expected {expected}, found {limit}"
+            )));
+        }
+        Ok(limit)
+    }
 }
 
 fn url_decode_pairs(q: &str) -> Vec<(String, String)> {

@@ -33,12 +33,7 @@ pub async fn list(
 ) -> ApiResult<Json<Value>> {
     caller.require(Role::Viewer)?;
     let p = Params::parse(q);
-    let limit: u32 = p.get("limit", "a number from 1 to 200")?.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::bad_request(format!(
-            "query parameter 'limit': expected a number from 1 to 200, found {limit}"
-        )));
-    }
+    let limit = p.limit(50, 200)?;
     let status = match p.str("status") {
         None => None,
         Some(s) => Some(
